@@ -1,0 +1,14 @@
+module github.com/wasmkv/wasmkv
+
+go 1.26.8
+
+require (
+	github.com/fxamacker/cbor/v2 v2.10.0 // indirect
+	github.com/maypok86/otter/v2 v2.4.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/tetratelabs/wazero v1.12.0 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+	github.com/yuin/gopher-lua v1.1.2 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/sys v0.44.0 // indirect
+)
