@@ -1,0 +1,314 @@
+package luacbor
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// maxExactInt is the largest magnitude below which every integer is a float64; beyond
+// it a Lua "integer" may already be a rounded value, so it stays a float on the wire.
+const maxExactInt = 1 << 53
+
+// CBOR major types, shifted into the initial byte.
+const (
+	majorUint   = 0 << 5
+	majorNegInt = 1 << 5
+	majorBytes  = 2 << 5
+	majorText   = 3 << 5
+	majorArray  = 4 << 5
+	majorMap    = 5 << 5
+	majorTag    = 6 << 5
+	majorSimple = 7 << 5
+)
+
+const (
+	cborFalse   = 0xf4
+	cborTrue    = 0xf5
+	cborNull    = 0xf6
+	cborFloat64 = 0xfb
+)
+
+// encoder is the state of one Encode call. The path bookkeeping lives in fixed-size
+// arrays so that the encoder stays on the Go stack: a successful Encode allocates nothing
+// but the growth of dst. The path string itself is only built when a value is refused.
+type encoder struct {
+	buf []byte
+	// n is the number of tables on the current path; tables[:n] are those tables,
+	// outermost first, and serve cycle detection (n <= MaxDepth, so a linear scan is
+	// cheaper than any map).
+	n      int
+	tables [MaxDepth]*lua.LTable
+	// keys[i] is the key under which the next path element sits in tables[i]. It is nil
+	// while walking an array, where idx[i] holds the index instead: boxing each index
+	// into an lua.LValue would allocate once per element.
+	keys [MaxDepth]lua.LValue
+	idx  [MaxDepth]int
+}
+
+// Encode appends the CBOR encoding of v to dst and returns the extended slice.
+// A value that cannot be stored gives a *ValueError and dst unextended.
+func Encode(dst []byte, v lua.LValue) ([]byte, error) {
+	e := encoder{buf: dst}
+	if err := e.value(v); err != nil {
+		return dst, err
+	}
+	return e.buf, nil
+}
+
+func (e *encoder) value(v lua.LValue) error {
+	switch v := v.(type) {
+	case lua.LString:
+		e.str(string(v))
+	case lua.LNumber:
+		e.number(float64(v))
+	case lua.LBool:
+		if v {
+			e.buf = append(e.buf, cborTrue)
+		} else {
+			e.buf = append(e.buf, cborFalse)
+		}
+	case *lua.LTable:
+		return e.table(v)
+	case *lua.LNilType, nil:
+		e.buf = append(e.buf, cborNull)
+	default:
+		return e.fail(e.n, v.Type().String()+" is not storable")
+	}
+	return nil
+}
+
+func (e *encoder) number(f float64) {
+	// NaN fails the first comparison and ±Inf the range check; -0.0 becomes 0, which
+	// Lua cannot tell apart from 0 as a table key or in arithmetic that matters here.
+	if f == math.Trunc(f) && f >= -maxExactInt && f <= maxExactInt {
+		if f >= 0 {
+			e.head(majorUint, uint64(f))
+		} else {
+			e.head(majorNegInt, uint64(-f)-1)
+		}
+		return
+	}
+	e.buf = append(e.buf, cborFloat64)
+	e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(f))
+}
+
+func (e *encoder) str(s string) {
+	// Lua strings are byte strings; only valid UTF-8 may be a CBOR text string, and
+	// Go readers get a string for those and []byte for the rest.
+	if utf8.ValidString(s) {
+		e.head(majorText, uint64(len(s)))
+	} else {
+		e.head(majorBytes, uint64(len(s)))
+	}
+	e.buf = append(e.buf, s...)
+}
+
+func (e *encoder) head(major byte, n uint64) {
+	e.buf = appendHead(e.buf, major, n)
+}
+
+// appendHead appends the shortest head for major and argument n, as deterministic
+// encoding (RFC 8949 §4.2.1) asks, so equal values give equal bytes.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	switch {
+	case n < 24:
+		return append(b, major|byte(n))
+	case n <= math.MaxUint8:
+		return append(b, major|24, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, major|25), uint16(n))
+	case n <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, major|26), uint32(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, major|27), n)
+	}
+}
+
+func (e *encoder) table(t *lua.LTable) error {
+	if e.n == MaxDepth {
+		return e.fail(e.n, "nesting deeper than "+strconv.Itoa(MaxDepth)+" levels")
+	}
+	for _, p := range e.tables[:e.n] {
+		if p == t {
+			return e.fail(e.n, "cyclic table")
+		}
+	}
+	e.tables[e.n] = t
+	e.n++
+	var err error
+	if n := arrayLen(t); n > 0 {
+		err = e.array(t, n)
+	} else {
+		err = e.mapping(t)
+	}
+	e.n--
+	e.tables[e.n] = nil
+	e.keys[e.n] = nil
+	return err
+}
+
+// arrayLen returns n if the keys of t are exactly 1..n, and 0 otherwise. gopher-lua
+// keeps every integer key in [1, lua.MaxArrayIndex) in the table's array part, so the
+// keys are 1..n exactly when that part has no hole up to MaxN and nothing follows it.
+func arrayLen(t *lua.LTable) int {
+	n := t.MaxN()
+	if n == 0 {
+		return 0
+	}
+	for i := 1; i <= n; i++ {
+		if isNil(t.RawGetInt(i)) {
+			return 0
+		}
+	}
+	if k, _ := t.Next(lua.LNumber(n)); !isNil(k) {
+		return 0
+	}
+	return n
+}
+
+func isNil(v lua.LValue) bool { return v == nil || v == lua.LNil }
+
+func (e *encoder) array(t *lua.LTable, n int) error {
+	e.head(majorArray, uint64(n))
+	slot := e.n - 1
+	e.keys[slot] = nil
+	for i := 1; i <= n; i++ {
+		e.idx[slot] = i
+		if err := e.value(t.RawGetInt(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *encoder) mapping(t *lua.LTable) error {
+	// The pair count is only known after the walk. Rather than walk twice (each Next
+	// step is a hash lookup), reserve the one-byte head that fits most maps and shift
+	// the pairs in the rare case a longer head is needed.
+	start := len(e.buf)
+	e.buf = append(e.buf, majorMap)
+	slot := e.n - 1
+	count := 0
+	for k, v := t.Next(lua.LNil); !isNil(k); k, v = t.Next(k) {
+		switch kk := k.(type) {
+		case lua.LString:
+			e.str(string(kk))
+		case lua.LNumber:
+			if math.IsNaN(float64(kk)) {
+				// Only Go code can make a NaN key (Lua raises "table index is NaN"),
+				// and no reader could ever look it up again.
+				return e.fail(slot, "table key NaN is not storable")
+			}
+			e.number(float64(kk))
+		default:
+			return e.fail(slot, "table key of type "+k.Type().String()+" is not storable")
+		}
+		e.keys[slot] = k
+		if err := e.value(v); err != nil {
+			return err
+		}
+		count++
+	}
+	if count < 24 {
+		e.buf[start] = majorMap | byte(count)
+		return nil
+	}
+	var h [9]byte
+	head := appendHead(h[:0], majorMap, uint64(count))
+	end := len(e.buf)
+	e.buf = append(e.buf, head[1:]...) // room for the longer head
+	copy(e.buf[start+len(head):], e.buf[start+1:end])
+	copy(e.buf[start:], head)
+	return nil
+}
+
+// fail returns a ValueError for the element at depth n of the current path:
+// "value" followed by the first n path keys.
+func (e *encoder) fail(n int, reason string) error {
+	var b strings.Builder
+	b.WriteString("value")
+	for i := range n {
+		if e.keys[i] == nil {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(e.idx[i]))
+			b.WriteByte(']')
+			continue
+		}
+		writeKey(&b, e.keys[i])
+	}
+	return &ValueError{Path: b.String(), Reason: reason}
+}
+
+// writeKey writes one path step the way a Lua programmer would index the table.
+func writeKey(b *strings.Builder, k lua.LValue) {
+	if s, ok := k.(lua.LString); ok && isIdent(string(s)) {
+		b.WriteByte('.')
+		b.WriteString(string(s))
+		return
+	}
+	b.WriteByte('[')
+	if s, ok := k.(lua.LString); ok {
+		writeQuoted(b, string(s))
+	} else {
+		b.WriteString(k.String())
+	}
+	b.WriteByte(']')
+}
+
+var luaKeywords = map[string]bool{
+	"and": true, "break": true, "do": true, "else": true, "elseif": true, "end": true,
+	"false": true, "for": true, "function": true, "if": true, "in": true, "local": true,
+	"nil": true, "not": true, "or": true, "repeat": true, "return": true, "then": true,
+	"true": true, "until": true, "while": true,
+}
+
+// isIdent reports whether s can follow a dot in Lua: value.end would not parse.
+func isIdent(s string) bool {
+	if s == "" || luaKeywords[s] {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// writeQuoted writes s as a Lua string literal. Keys are binary-safe, so bytes that are
+// not printable UTF-8 use Lua's decimal escape, which Lua 5.1 (unlike \x) understands.
+func writeQuoted(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(byte(r))
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == utf8.RuneError && size == 1, !unicode.IsPrint(r):
+			// Always three digits, so a digit that follows is not read into the escape.
+			for j := i; j < i+size; j++ {
+				c := s[j]
+				b.Write([]byte{'\\', '0' + c/100, '0' + c/10%10, '0' + c%10})
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
+}
