@@ -50,7 +50,7 @@ type decideCase struct {
 	want  Decision
 }
 
-func allowed(p string) Decision { return Decision{Allowed: true, Policy: p} }
+func allowed(p string) Decision  { return Decision{Allowed: true, Policy: p} }
 func deniedBy(p string) Decision { return Decision{Policy: p} }
 
 var defaultDeny = Decision{}
