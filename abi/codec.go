@@ -22,7 +22,7 @@ const (
 var (
 	// EncMode encodes messages. It is deterministic (core deterministic encoding,
 	// RFC 8949 §4.2), so one message always has one encoding and test vectors are stable.
-	EncMode cbor.EncMode
+	EncMode cbor.UserBufferEncMode
 	// DecMode decodes messages. It refuses: nesting deeper than [MaxMessageDepth];
 	// arrays or maps with more than [MaxElements] entries; duplicate map keys;
 	// indefinite-length items (each length is known up front, so a bound can be checked
@@ -36,7 +36,7 @@ var (
 
 func init() {
 	var err error
-	if EncMode, err = (cbor.EncOptions{Sort: cbor.SortCoreDeterministic, ShortestFloat: cbor.ShortestFloatNone}).EncMode(); err != nil {
+	if EncMode, err = (cbor.EncOptions{Sort: cbor.SortCoreDeterministic, ShortestFloat: cbor.ShortestFloatNone}).UserBufferEncMode(); err != nil {
 		panic(err)
 	}
 	opts := cbor.DecOptions{

@@ -1,0 +1,124 @@
+// Command wasmkv runs Lua scripts in the wasmkv sandbox.
+//
+//	wasmkv run [--config FILE] [--module NAME] [--timeout DUR] FILE.lua [ARGS...]
+//
+// Exit codes: 0 success; 1 the script raised an error or returned nil, err; 2 usage or
+// configuration error; 124 the timeout was hit.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitScript  = 1
+	exitUsage   = 2
+	exitTimeout = 124
+)
+
+// defaultTimeout bounds a script when neither --timeout nor the module's config does.
+const defaultTimeout = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] FILE.lua [ARGS...]`
+
+// run is the whole CLI, so tests can call it in process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprintln(stderr, usage)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("wasmkv run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
+	configPath := fs.String("config", "", "configuration file (YAML); default: the embedded default config")
+	module := fs.String("module", "", "module name, the policy actor (default: the script's file name without extension)")
+	timeout := fs.Duration("timeout", 0, "bound on the script's execution (default: the module's timeout, else 5s)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() < 1 {
+		fmt.Fprintln(stderr, usage)
+		return exitUsage
+	}
+	file := fs.Arg(0)
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
+		return exitUsage
+	}
+	if *module == "" {
+		*module = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	if *timeout == 0 {
+		*timeout = cfg.Modules[*module].Timeout
+	}
+	if *timeout == 0 {
+		*timeout = defaultTimeout
+	}
+	h, err := host.New(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
+		return exitUsage
+	}
+	defer h.Close(context.WithoutCancel(ctx))
+	err = h.Run(ctx, host.Script{
+		Module:  *module,
+		Name:    filepath.Base(file),
+		Source:  src,
+		Args:    fs.Args()[1:],
+		Stdout:  stdout,
+		Stderr:  stderr,
+		Timeout: *timeout,
+	})
+	var re *host.RunError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &re):
+		fmt.Fprintf(stderr, "wasmkv: %s: %s\n", *module, re.Error())
+		if re.Kind == abi.Timeout {
+			return exitTimeout
+		}
+		return exitScript
+	default:
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
+		return exitScript
+	}
+}
+
+func loadConfig(path string) (*host.Config, error) {
+	if path == "" {
+		return host.DefaultConfig(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return host.ParseConfig(data)
+}

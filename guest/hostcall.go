@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
+
+// The buffers are reused across calls, so a store call allocates only what decoding needs.
+var (
+	reqBuf  bytes.Buffer
+	respBuf = make([]byte, 64<<10)
+)
+
+// hostCall sends req and decodes the host's answer into resp. It returns resp.Err, or an
+// Internal error when the exchange itself failed.
+func hostCall(req *abi.Request, resp *abi.Response) *abi.Error {
+	reqBuf.Reset()
+	if err := abi.EncMode.MarshalToBuffer(req, &reqBuf); err != nil {
+		return abi.NewError(abi.Internal, "guest: encoding request: "+err.Error())
+	}
+	n := callHost(reqBuf.Bytes(), respBuf)
+	if n > int64(len(respBuf)) {
+		respBuf = make([]byte, n)
+		n = takeHost(respBuf)
+	}
+	if n < 0 {
+		return abi.NewError(abi.Internal, fmt.Sprintf("guest: host call failed: %v", abi.Status(n)))
+	}
+	*resp = abi.Response{}
+	if err := abi.DecodeResponse(respBuf[:n], resp); err != nil {
+		return abi.NewError(abi.Internal, "guest: "+err.Error())
+	}
+	return resp.Err
+}

@@ -1,0 +1,65 @@
+// Command guest is the wasmkv sandbox: gopher-lua built for GOOS=wasip1 GOARCH=wasm as
+// a reactor (-buildmode=c-shared). The host instantiates it, runs _initialize once and
+// then calls the exported run function, which fetches a Lua task from the host, runs it
+// with only the safe standard libraries plus the store and errors modules, and reports
+// the outcome. The guest has no other way out than the host functions of package abi.
+package main
+
+import (
+	"bytes"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
+
+// main never runs in reactor mode; the Go toolchain still wants one.
+func main() {}
+
+// runTask is the body of the exported run function.
+func runTask() {
+	var resp abi.Response
+	if err := hostCall(&abi.Request{Op: abi.OpTask}, &resp); err != nil {
+		finish(err)
+		return
+	}
+	if resp.Task == nil {
+		finish(abi.NewError(abi.Internal, "host sent no task"))
+		return
+	}
+	finish(execute(resp.Task))
+}
+
+// execute runs one task and returns its failure, or nil.
+func execute(t *abi.Task) *abi.Error {
+	L := newState()
+	defer L.Close()
+	defer releaseAll()
+	fn, err := L.Load(bytes.NewReader(t.Source), t.Name)
+	if err != nil {
+		return abi.NewError(abi.Invalid, err.Error())
+	}
+	top := L.GetTop()
+	L.Push(fn)
+	for _, a := range t.Args {
+		L.Push(lua.LString(a))
+	}
+	if err := L.PCall(len(t.Args), lua.MultRet, nil); err != nil {
+		if apiErr, ok := err.(*lua.ApiError); ok {
+			return toError(apiErr.Object, apiErr.Error())
+		}
+		return abi.NewError(abi.Unknown, err.Error())
+	}
+	// A script that returns nil, err failed, as a store method does.
+	if L.GetTop()-top >= 2 && L.Get(top+1) == lua.LNil && L.Get(top+2) != lua.LNil {
+		e := L.Get(top + 2)
+		return toError(e, L.ToStringMeta(e).String())
+	}
+	return nil
+}
+
+// finish reports the outcome. Nothing can be done if the host refuses it.
+func finish(e *abi.Error) {
+	var resp abi.Response
+	_ = hostCall(&abi.Request{Op: abi.OpFinish, Err: e}, &resp)
+}

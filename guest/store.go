@@ -1,0 +1,253 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/guest/luacbor"
+)
+
+const storeTypeName = "store.Store"
+
+// maxTTLSeconds is 100 years; a longer ttl is almost certainly a unit mistake.
+const maxTTLSeconds = 3_153_600_000
+
+// storeHandle is the userdata behind a Lua store handle.
+type storeHandle struct {
+	handle   uint32
+	released bool
+}
+
+// open lists the handles a run has not released, so the run can release them at its end.
+var open = map[*storeHandle]struct{}{}
+
+func openStore(L *lua.LState) int {
+	mt := L.NewTypeMetatable(storeTypeName)
+	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"get":     storeGet,
+		"set":     storeSet,
+		"has":     storeHas,
+		"delete":  storeDelete,
+		"release": storeRelease,
+	})
+	L.SetField(mt, "__index", methods)
+	L.SetField(mt, "__tostring", L.NewFunction(storeToString))
+	mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"get": storeOpen})
+	L.Push(mod)
+	return 1
+}
+
+// argError raises the error that luaL_argerror raises in C Lua, naming the function.
+func argError(L *lua.LState, n int, fname, msg string) {
+	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
+}
+
+func typeError(L *lua.LState, n int, fname, want string, got lua.LValue) {
+	argError(L, n, fname, fmt.Sprintf("%s expected, got %s", want, got.Type().String()))
+}
+
+// checkString is luaL_checkstring: a string, or a number in its string form.
+func checkString(L *lua.LState, idx, argn int, fname string) string {
+	switch v := L.Get(idx).(type) {
+	case lua.LString:
+		return string(v)
+	case lua.LNumber:
+		return v.String()
+	default:
+		typeError(L, argn, fname, "string", v)
+		return ""
+	}
+}
+
+// checkNumber is luaL_checknumber: a number, or a string that converts to one.
+func checkNumber(L *lua.LState, idx, argn int, fname string) float64 {
+	switch v := L.Get(idx).(type) {
+	case lua.LNumber:
+		return float64(v)
+	case lua.LString:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil {
+			return f
+		}
+	}
+	typeError(L, argn, fname, "number", L.Get(idx))
+	return 0
+}
+
+// checkHandle returns the store behind self (argument 1 of a method call).
+func checkHandle(L *lua.LState, fname string) *storeHandle {
+	if ud, ok := L.Get(1).(*lua.LUserData); ok {
+		if s, ok := ud.Value.(*storeHandle); ok {
+			return s
+		}
+	}
+	typeError(L, 1, fname, "store", L.Get(1))
+	return nil
+}
+
+// pushFailure pushes a method's failure value and the error object.
+func pushFailure(L *lua.LState, failure lua.LValue, e *abi.Error) int {
+	L.Push(failure)
+	L.Push(newErrorValue(L, e))
+	return 2
+}
+
+var errReleased = abi.NewError(abi.Invalid, "store is released")
+
+// keyArg runs the checks that precede every key method: a released store, then the key's
+// type, then an empty key. It returns ok=false after pushing the failure values.
+func keyArg(L *lua.LState, fname string, failure lua.LValue) (s *storeHandle, key string, n int, ok bool) {
+	s = checkHandle(L, fname)
+	if s.released {
+		return nil, "", pushFailure(L, failure, errReleased), false
+	}
+	// In a method call the key is argument #1 of the message, as luaL_argerror counts.
+	key = checkString(L, 2, 1, fname)
+	if key == "" {
+		return nil, "", pushFailure(L, failure, abi.NewError(abi.Invalid, "key is empty")), false
+	}
+	return s, key, 0, true
+}
+
+// storeOpen is store.get(id).
+func storeOpen(L *lua.LState) int {
+	id := checkString(L, 1, 1, "get")
+	if id == "" {
+		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "store id is empty"))
+	}
+	var resp abi.Response
+	if e := hostCall(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
+		return pushFailure(L, lua.LNil, e)
+	}
+	s := &storeHandle{handle: resp.Handle}
+	open[s] = struct{}{}
+	ud := L.NewUserData()
+	ud.Value = s
+	L.SetMetatable(ud, L.GetTypeMetatable(storeTypeName))
+	L.Push(ud)
+	return 1
+}
+
+func storeGet(L *lua.LState) int {
+	s, key, n, ok := keyArg(L, "get", lua.LNil)
+	if !ok {
+		return n
+	}
+	var resp abi.Response
+	if e := hostCall(&abi.Request{Op: abi.OpGet, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+		return pushFailure(L, lua.LNil, e)
+	}
+	v, err := luacbor.Decode(L, resp.Value)
+	if err != nil {
+		return pushFailure(L, lua.LNil, abi.NewError(abi.Internal, err.Error()))
+	}
+	L.Push(v)
+	return 1
+}
+
+// ttlMillis converts a ttl in seconds to whole milliseconds. Any positive ttl lasts at
+// least 1 ms; rounding (not truncation) keeps 0.3 s at 300 ms despite float error.
+func ttlMillis(ttl float64) (int64, *abi.Error) {
+	switch {
+	case math.IsNaN(ttl) || math.IsInf(ttl, 0):
+		return 0, abi.NewError(abi.Invalid, "ttl must be a finite number")
+	case ttl < 0:
+		return 0, abi.NewError(abi.Invalid, "ttl must not be negative")
+	case ttl > maxTTLSeconds:
+		return 0, abi.NewError(abi.Invalid, fmt.Sprintf("ttl must be at most %d seconds (100 years)", maxTTLSeconds))
+	}
+	ms := int64(math.Round(ttl * 1000))
+	if ttl > 0 && ms == 0 {
+		ms = 1
+	}
+	return ms, nil
+}
+
+func storeSet(L *lua.LState) int {
+	s, key, n, ok := keyArg(L, "set", lua.LFalse)
+	if !ok {
+		return n
+	}
+	var ttl int64
+	if L.Get(4) != lua.LNil {
+		var e *abi.Error
+		if ttl, e = ttlMillis(checkNumber(L, 4, 3, "set")); e != nil {
+			return pushFailure(L, lua.LFalse, e)
+		}
+	}
+	v := L.Get(3)
+	if v == lua.LNil {
+		return pushFailure(L, lua.LFalse, abi.NewError(abi.Invalid, "value is required"))
+	}
+	val, err := luacbor.Encode(valueBuf[:0], v)
+	if err != nil {
+		return pushFailure(L, lua.LFalse, abi.NewError(abi.Invalid, err.Error()))
+	}
+	valueBuf = val
+	var resp abi.Response
+	if e := hostCall(&abi.Request{Op: abi.OpSet, Handle: s.handle, Key: []byte(key), Value: val, TTL: ttl}, &resp); e != nil {
+		return pushFailure(L, lua.LFalse, e)
+	}
+	L.Push(lua.LTrue)
+	return 1
+}
+
+// valueBuf is reused for encoding values; the request copies it into its own buffer.
+var valueBuf []byte
+
+// boolOp is has and delete: a key in, a boolean out.
+func boolOp(L *lua.LState, fname string, op abi.Op) int {
+	s, key, n, ok := keyArg(L, fname, lua.LFalse)
+	if !ok {
+		return n
+	}
+	var resp abi.Response
+	if e := hostCall(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+		return pushFailure(L, lua.LFalse, e)
+	}
+	L.Push(lua.LBool(resp.OK))
+	return 1
+}
+
+func storeHas(L *lua.LState) int    { return boolOp(L, "has", abi.OpHas) }
+func storeDelete(L *lua.LState) int { return boolOp(L, "delete", abi.OpDelete) }
+
+// storeRelease always returns true and may be called again.
+func storeRelease(L *lua.LState) int {
+	s := checkHandle(L, "release")
+	release(s)
+	L.Push(lua.LTrue)
+	return 1
+}
+
+func release(s *storeHandle) {
+	if s.released {
+		return
+	}
+	s.released = true
+	delete(open, s)
+	var resp abi.Response
+	_ = hostCall(&abi.Request{Op: abi.OpRelease, Handle: s.handle}, &resp)
+}
+
+// releaseAll releases what a run left open. The host also drops them when the run
+// ends; this keeps the guest's view consistent when an instance is reused.
+func releaseAll() {
+	for s := range open {
+		release(s)
+	}
+}
+
+func storeToString(L *lua.LState) int {
+	s := checkHandle(L, "__tostring")
+	if s.released {
+		L.Push(lua.LString("store.Store{released}"))
+	} else {
+		L.Push(lua.LString("store.Store{}"))
+	}
+	return 1
+}

@@ -1,0 +1,145 @@
+package host
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/wasmkv/wasmkv/policy"
+)
+
+// Config is a parsed configuration file: the stores a host serves, the policies that
+// decide every store action, and per-module limits. Build one with [ParseConfig] or
+// [DefaultConfig]; a Config is plain data and is not modified by [New].
+type Config struct {
+	Stores   map[string]StoreConfig  `yaml:"stores"`
+	Policies []policy.Rule           `yaml:"policies"`
+	Modules  map[string]ModuleConfig `yaml:"modules"`
+}
+
+// StoreConfig configures one store. Zero values take the documented defaults.
+type StoreConfig struct {
+	// Kind is the engine: "memory".
+	Kind string `yaml:"kind"`
+	// MaxSize bounds the number of keys (memory; default 10000).
+	MaxSize int `yaml:"max_size"`
+	// CleanupInterval is how often expired keys are swept (memory; default 5m).
+	CleanupInterval time.Duration `yaml:"cleanup_interval"`
+	// Eviction is "none" (a full store refuses new keys) or "lru" (memory).
+	Eviction string `yaml:"eviction"`
+	// MaxKeyBytes bounds a key's length (default 1024).
+	MaxKeyBytes int `yaml:"max_key_bytes"`
+	// MaxValueBytes bounds a value's encoded length (default 1 MiB).
+	MaxValueBytes int `yaml:"max_value_bytes"`
+}
+
+// ModuleConfig holds one module's limits.
+type ModuleConfig struct {
+	// Timeout bounds the execution of the module's code (default 5s in the CLI).
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Defaults of a store's limits.
+const (
+	DefaultMaxSize         = 10000
+	DefaultCleanupInterval = 5 * time.Minute
+	DefaultMaxKeyBytes     = 1024
+	DefaultMaxValueBytes   = 1 << 20
+)
+
+//go:embed default.yaml
+var defaultConfigYAML []byte
+
+// DefaultConfigYAML returns the embedded default configuration, as the CLI uses it when
+// no --config is given.
+func DefaultConfigYAML() []byte { return bytes.Clone(defaultConfigYAML) }
+
+// DefaultConfig parses [DefaultConfigYAML].
+func DefaultConfig() *Config {
+	c, err := ParseConfig(defaultConfigYAML)
+	if err != nil {
+		panic("host: embedded default config: " + err.Error())
+	}
+	return c
+}
+
+// ConfigError is a configuration that cannot be used.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return "host: config: " + e.Msg }
+
+func configErrorf(format string, args ...any) error {
+	return &ConfigError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// ParseConfig parses and validates a YAML configuration. Unknown fields are errors, so
+// a misspelt limit cannot silently fall back to its default. The policies are compiled
+// here too: an invalid policy fails the load, never a request.
+func ParseConfig(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, configErrorf("%v", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	for _, id := range sortedKeys(c.Stores) {
+		s := c.Stores[id]
+		if id == "" {
+			return configErrorf("stores: a store id is empty")
+		}
+		switch s.Kind {
+		case "memory":
+		case "":
+			return configErrorf("store %q: kind is required (memory)", id)
+		default:
+			return configErrorf("store %q: unknown kind %q (memory)", id, s.Kind)
+		}
+		switch s.Eviction {
+		case "", "none", "lru":
+		default:
+			return configErrorf("store %q: unknown eviction %q (none, lru)", id, s.Eviction)
+		}
+		for _, f := range []struct {
+			name string
+			v    int64
+		}{
+			{"max_size", int64(s.MaxSize)}, {"max_key_bytes", int64(s.MaxKeyBytes)},
+			{"max_value_bytes", int64(s.MaxValueBytes)}, {"cleanup_interval", int64(s.CleanupInterval)},
+		} {
+			if f.v < 0 {
+				return configErrorf("store %q: %s must not be negative", id, f.name)
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.Modules) {
+		if c.Modules[name].Timeout < 0 {
+			return configErrorf("module %q: timeout must not be negative", name)
+		}
+	}
+	if _, err := policy.Compile(c.Policies); err != nil {
+		return configErrorf("%v", err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

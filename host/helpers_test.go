@@ -1,0 +1,93 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// prelude gives test scripts show(...), which prints each value on one line in a form
+// that tells apart nil, booleans, numbers, strings and error objects (with kind,
+// retryable flag and message).
+const prelude = `
+local function fmt(v)
+  if type(v) == "userdata" then
+    local ok, k = pcall(function() return v:kind() end)
+    if ok then return "err(" .. k .. "," .. tostring(v:retryable()) .. "," .. v:message() .. ")" end
+    return tostring(v)
+  elseif type(v) == "string" then return string.format("%q", v)
+  end
+  return tostring(v)
+end
+function show(...)
+  local parts = {}
+  for i = 1, select("#", ...) do parts[#parts + 1] = fmt((select(i, ...))) end
+  print(table.concat(parts, " "))
+end
+`
+
+// testConfig is the default store plus a small one for full-store tests.
+const testConfig = `
+stores:
+  app:cache:
+    kind: memory
+  app:small:
+    kind: memory
+    max_size: 2
+    max_key_bytes: 8
+    max_value_bytes: 64
+  app:lru:
+    kind: memory
+    max_size: 2
+    eviction: lru
+policies:
+  - name: tests
+    effect: allow
+    resources: ["app:*", "nope"]
+`
+
+func newHost(t testing.TB, cfgYAML string, opts ...host.Option) *host.Host {
+	t.Helper()
+	cfg, err := host.ParseConfig([]byte(cfgYAML))
+	require.NoError(t, err)
+	h, err := host.New(context.Background(), cfg, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+func newClockHost(t testing.TB) (*host.Host, *engine.ManualClock) {
+	clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
+	return newHost(t, testConfig, host.WithClock(clock)), clock
+}
+
+// runLua runs src (after the prelude) as module "test" and returns its stdout.
+func runLua(t testing.TB, h *host.Host, src string, args ...string) (string, error) {
+	t.Helper()
+	return runLuaAs(t, h, "test", src, args...)
+}
+
+func runLuaAs(t testing.TB, h *host.Host, module, src string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := h.Run(context.Background(), host.Script{
+		Module: module, Name: "test.lua", Source: []byte(prelude + src), Args: args,
+		Stdout: &out, Timeout: 30 * time.Second,
+	})
+	return out.String(), err
+}
+
+// mustRun runs src and asserts that it succeeded and printed want (lines joined by \n).
+func mustRun(t *testing.T, h *host.Host, src string, want ...string) {
+	t.Helper()
+	out, err := runLua(t, h, src)
+	require.NoError(t, err, "output so far:\n%s", out)
+	require.Equal(t, strings.Join(want, "\n")+"\n", out)
+}

@@ -1,0 +1,142 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
+
+// Script is one run's work.
+type Script struct {
+	// Module is the policy actor: the name the host gives the guest.
+	Module string
+	// Name is the chunk name in Lua error positions, usually the file name.
+	Name string
+	// Source is the Lua source.
+	Source []byte
+	// Args reach the script as its varargs (...).
+	Args []string
+	// Stdout and Stderr receive the guest's output (default: discarded).
+	Stdout, Stderr io.Writer
+	// Timeout bounds the execution of the script (not the instance's creation). Zero
+	// takes the module's configured timeout; with neither, only ctx bounds the run.
+	Timeout time.Duration
+}
+
+// RunError is a run that failed: the script raised or returned an error, or the host
+// stopped it. Kind is Timeout when the timeout was hit and Canceled when ctx was.
+type RunError struct {
+	Kind      abi.Kind
+	Message   string
+	Retryable bool
+}
+
+// Error returns "<Kind>: <message>".
+func (e *RunError) Error() string { return string(e.Kind) + ": " + e.Message }
+
+func runError(e *abi.Error) *RunError {
+	return &RunError{Kind: e.Kind, Message: e.Message, Retryable: e.Retryable}
+}
+
+// Run runs a script in a new sandboxed instance and waits for it to finish. A script
+// failure is a *RunError; any other error means the run could not start.
+func (h *Host) Run(ctx context.Context, s Script) error {
+	if s.Module == "" {
+		return errors.New("host: a script needs a module name")
+	}
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = h.cfg.Modules[s.Module].Timeout
+	}
+	inst := &instance{
+		host:   h,
+		module: s.Module,
+		task:   &abi.Task{Name: s.Name, Source: s.Source, Args: make([][]byte, len(s.Args))},
+		policy: h.countersFor(s.Module),
+	}
+	for i, a := range s.Args {
+		inst.task.Args[i] = []byte(a)
+	}
+	ictx := context.WithValue(ctx, instanceKey{}, inst)
+	mc := wazero.NewModuleConfig().
+		WithName(fmt.Sprintf("%s#%d", s.Module, h.seq.Add(1))).
+		WithStartFunctions(abi.ExportInitialize).
+		WithStdout(orDiscard(s.Stdout)).
+		WithStderr(orDiscard(s.Stderr))
+	mod, err := h.rt.InstantiateModule(ictx, h.guest, mc)
+	if err != nil {
+		return fmt.Errorf("host: instantiating guest: %w", err)
+	}
+	defer mod.Close(context.WithoutCancel(ctx))
+	defer inst.releaseAll()
+
+	rctx := ictx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ictx, timeout)
+		defer cancel()
+	}
+	_, callErr := mod.ExportedFunction(abi.ExportRun).Call(rctx)
+	switch {
+	case inst.failed != nil:
+		return runError(inst.failed)
+	case callErr != nil && errors.Is(rctx.Err(), context.DeadlineExceeded):
+		return runError(abi.NewError(abi.Timeout, fmt.Sprintf("script exceeded its timeout of %v", timeout)))
+	case callErr != nil && rctx.Err() != nil:
+		return runError(abi.NewError(abi.Canceled, "script canceled: "+context.Cause(rctx).Error()))
+	case callErr != nil:
+		var exit *sys.ExitError
+		if errors.As(callErr, &exit) {
+			return runError(abi.NewError(abi.Internal, fmt.Sprintf("guest exited with code %d", exit.ExitCode())))
+		}
+		return runError(abi.NewError(abi.Internal, "guest trapped: "+callErr.Error()))
+	case !inst.finished:
+		return runError(abi.NewError(abi.Internal, "guest returned without reporting an outcome"))
+	case inst.result != nil:
+		return runError(inst.result)
+	}
+	return nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+type instanceKey struct{}
+
+func instanceFrom(ctx context.Context) *instance { return ctx.Value(instanceKey{}).(*instance) }
+
+// instance is the host's state for one guest instance during one run. Host functions
+// of one instance are never called concurrently (a guest is single-threaded), so it
+// needs no lock.
+type instance struct {
+	host    *Host
+	module  string
+	task    *abi.Task
+	policy  *PolicyCounters
+	handles []*Store // handle h is handles[h-1]; nil once released
+	pending []byte
+
+	finished bool
+	result   *abi.Error // the script's failure, as the guest reported it
+	failed   *abi.Error // a failure of the host side, which overrides the guest's report
+}
+
+func (inst *instance) fail(e *abi.Error) {
+	if inst.failed == nil {
+		inst.failed = e
+	}
+}
+
+// releaseAll drops every handle the run still holds.
+func (inst *instance) releaseAll() { clear(inst.handles) }
