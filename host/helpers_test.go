@@ -89,5 +89,9 @@ func mustRun(t *testing.T, h *host.Host, src string, want ...string) {
 	t.Helper()
 	out, err := runLua(t, h, src)
 	require.NoError(t, err, "output so far:\n%s", out)
-	require.Equal(t, strings.Join(want, "\n")+"\n", out)
+	wantOut := ""
+	if len(want) > 0 {
+		wantOut = strings.Join(want, "\n") + "\n"
+	}
+	require.Equal(t, wantOut, out)
 }
