@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -25,6 +26,8 @@ type Script struct {
 	Args []string
 	// Stdout and Stderr receive the guest's output (default: discarded).
 	Stdout, Stderr io.Writer
+	// Logger receives this run's denials and failures (default: the host's logger).
+	Logger *slog.Logger
 	// Timeout bounds the execution of the script (not the instance's creation). Zero
 	// takes the module's configured timeout; with neither, only ctx bounds the run.
 	Timeout time.Duration
@@ -60,6 +63,10 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		module: s.Module,
 		task:   &abi.Task{Name: s.Name, Source: s.Source, Args: make([][]byte, len(s.Args))},
 		policy: h.countersFor(s.Module),
+		log:    s.Logger,
+	}
+	if inst.log == nil {
+		inst.log = h.log
 	}
 	for i, a := range s.Args {
 		inst.task.Args[i] = []byte(a)
@@ -124,6 +131,7 @@ type instance struct {
 	module  string
 	task    *abi.Task
 	policy  *PolicyCounters
+	log     *slog.Logger
 	handles []*Store // handle h is handles[h-1]; nil once released
 	pending []byte
 

@@ -12,10 +12,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
@@ -67,7 +69,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
 	}
-	cfg, err := loadConfig(*configPath)
+	cfgData, err := readConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
+		return exitUsage
+	}
+	cfg, err := host.ParseConfig(cfgData)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
@@ -81,12 +88,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *timeout == 0 {
 		*timeout = defaultTimeout
 	}
-	h, err := host.New(ctx, cfg)
+	h, err := hostFor(ctx, cfgData, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
 	}
-	defer h.Close(context.WithoutCancel(ctx))
 	err = h.Run(ctx, host.Script{
 		Module:  *module,
 		Name:    filepath.Base(file),
@@ -94,6 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Args:    fs.Args()[1:],
 		Stdout:  stdout,
 		Stderr:  stderr,
+		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
 		Timeout: *timeout,
 	})
 	var re *host.RunError
@@ -112,13 +119,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func loadConfig(path string) (*host.Config, error) {
+func readConfig(path string) ([]byte, error) {
 	if path == "" {
-		return host.DefaultConfig(), nil
+		return host.DefaultConfigYAML(), nil
 	}
-	data, err := os.ReadFile(path)
+	return os.ReadFile(path)
+}
+
+// hosts keeps one host per configuration for the life of the process, so that runs in
+// one process share their stores (and compile the guest once).
+var (
+	hostsMu sync.Mutex
+	hosts   = map[string]*host.Host{}
+)
+
+func hostFor(ctx context.Context, data []byte, cfg *host.Config) (*host.Host, error) {
+	hostsMu.Lock()
+	defer hostsMu.Unlock()
+	if h, ok := hosts[string(data)]; ok {
+		return h, nil
+	}
+	h, err := host.New(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		return nil, err
 	}
-	return host.ParseConfig(data)
+	hosts[string(data)] = h
+	return h, nil
 }

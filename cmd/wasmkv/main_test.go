@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "cfg.yaml", `
+stores:
+  app:data:
+    kind: memory
+policies:
+  - name: writer
+    effect: allow
+    modules: ["writer"]
+    resources: ["app:data"]
+`)
+	badCfg := writeFile(t, dir, "bad.yaml", "stores:\n  app:data:\n    kind: floppy\n")
+	badPolicy := writeFile(t, dir, "badpolicy.yaml", "policies:\n  - name: p1\n    effect: maybe\n")
+	cases := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string
+		stderrHas  []string
+		stderrNone bool
+	}{
+		{"hello on the default config", []string{"run", "../../examples/hello.lua"}, 0,
+			"hello from the sandbox (1)\nhas greeting:\ttrue\n", nil, true},
+		{"args reach the script", []string{"run", writeFile(t, dir, "args.lua", `print(select("#", ...), ...)`), "x", "y"}, 0,
+			"2\tx\ty\n", nil, true},
+		{"raised error exits 1", []string{"run", writeFile(t, dir, "raise.lua", `print("before") error("boom")`)}, 1,
+			"before\n", []string{"raise: Unknown: raise.lua:1: boom"}, false},
+		{"raised error object keeps its kind", []string{"run", writeFile(t, dir, "raiseobj.lua", `error(errors.new("CONFLICT", "taken"))`)}, 1,
+			"", []string{"raiseobj: Conflict: taken"}, false},
+		{"nil, err return exits 1", []string{"run", writeFile(t, dir, "ret.lua", `return nil, errors.new("NOT_FOUND", "no such user")`)}, 1,
+			"", []string{"ret: NotFound: no such user"}, false},
+		{"a store error returned exits 1 with its kind", []string{"run", writeFile(t, dir, "nostore.lua", `return require("store").get("app:other")`)}, 1,
+			"", []string{"nostore: PermissionDenied: permission denied: store.get on \"app:other\""}, false},
+		{"syntax error exits 1", []string{"run", writeFile(t, dir, "syntax.lua", `local = 1`)}, 1,
+			"", []string{"syntax: Invalid:"}, false},
+		{"true return is success", []string{"run", writeFile(t, dir, "ok.lua", `return true, "ignored"`)}, 0, "", nil, true},
+		{"timeout exits 124", []string{"run", "--timeout", "200ms", writeFile(t, dir, "loop.lua", `while true do end`)}, 124,
+			"", []string{"loop: Timeout: script exceeded its timeout of 200ms"}, false},
+		{"config file and module flag", []string{"run", "--config", cfg, "--module", "writer",
+			writeFile(t, dir, "w.lua", `local s = assert(require("store").get("app:data")) print(s:set("k", 1))`)}, 0,
+			"true\n", nil, true},
+		{"module defaults to the file name", []string{"run", "--config", cfg,
+			writeFile(t, dir, "writer.lua", `local s = assert(require("store").get("app:data")) print(s:has("k"))`)}, 0,
+			"true\n", nil, true}, // and it sees what the previous run wrote: one host per process
+		{"other module is denied", []string{"run", "--config", cfg,
+			writeFile(t, dir, "reader.lua", `local s, err = require("store").get("app:data") print(s, err:kind())`)}, 0,
+			"nil\tPermissionDenied\n", []string{"permission denied"}, false},
+		{"config error exits 2", []string{"run", "--config", badCfg, "../../examples/hello.lua"}, 2,
+			"", []string{`store "app:data": unknown kind "floppy"`}, false},
+		{"invalid policy exits 2 naming it", []string{"run", "--config", badPolicy, "../../examples/hello.lua"}, 2,
+			"", []string{"p1", "effect"}, false},
+		{"missing config file exits 2", []string{"run", "--config", filepath.Join(dir, "nope.yaml"), "../../examples/hello.lua"}, 2,
+			"", []string{"nope.yaml"}, false},
+		{"missing script exits 2", []string{"run", filepath.Join(dir, "nope.lua")}, 2, "", []string{"nope.lua"}, false},
+		{"no command exits 2", []string{}, 2, "", []string{"usage:"}, false},
+		{"unknown flag exits 2", []string{"run", "--frobnicate", "x.lua"}, 2, "", []string{"frobnicate"}, false},
+		{"no file exits 2", []string{"run"}, 2, "", []string{"usage:"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			assert.Equal(t, tc.code, code, "stderr: %s", stderr.String())
+			assert.Equal(t, tc.stdout, stdout.String())
+			for _, s := range tc.stderrHas {
+				assert.Contains(t, stderr.String(), s)
+			}
+			if tc.stderrNone {
+				assert.Empty(t, stderr.String())
+			}
+		})
+	}
+}
+
+// TestCLIStoreOutlivesRun: two runs in one process share the store, because the
+// values live on the host, not in the instance.
+func TestCLISharedStoreAcrossRuns(t *testing.T) {
+	dir := t.TempDir()
+	w := writeFile(t, dir, "w.lua", `local c = require("store").get("app:cache") c:set("shared", "kept")`)
+	r := writeFile(t, dir, "r.lua", `local c = require("store").get("app:cache") print(c:get("shared"))`)
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), []string{"run", w}, &stdout, &stderr), stderr.String())
+	require.Equal(t, 0, run(context.Background(), []string{"run", r}, &stdout, &stderr), stderr.String())
+	assert.Equal(t, "kept\n", stdout.String())
+}
