@@ -31,33 +31,32 @@ func refKind(action string) string {
 	return ""
 }
 
-// refTable returns t where t[i][j] says whether p[:i] matches s[:j].
-func refTable(p, s string) [][]bool {
-	t := make([][]bool, len(p)+1)
-	for i := range t {
-		t[i] = make([]bool, len(s)+1)
-	}
-	t[0][0] = true
+// refTable returns t where t[i*(len(s)+1)+j] says whether p[:i] matches
+// s[:j].
+func refTable(p, s string) []bool {
+	w := len(s) + 1
+	t := make([]bool, (len(p)+1)*w)
+	t[0] = true
 	for i := 1; i <= len(p); i++ {
 		for j := 0; j <= len(s); j++ {
 			if p[i-1] == '*' {
-				t[i][j] = t[i-1][j] || (j > 0 && t[i][j-1])
+				t[i*w+j] = t[(i-1)*w+j] || (j > 0 && t[i*w+j-1])
 			} else {
-				t[i][j] = j > 0 && t[i-1][j-1] && p[i-1] == s[j-1]
+				t[i*w+j] = j > 0 && t[(i-1)*w+j-1] && p[i-1] == s[j-1]
 			}
 		}
 	}
 	return t
 }
 
-func refGlob(p, s string) bool { return refTable(p, s)[len(p)][len(s)] }
+func refGlob(p, s string) bool { return refTable(p, s)[len(p)*(len(s)+1)+len(s)] }
 
 // refCouldExtend: some string P+x matches p. That holds when some leading
 // part of p matches P exactly, because every glob's rest is satisfiable.
 func refCouldExtend(p, prefix string) bool {
 	t := refTable(p, prefix)
-	for i := range t {
-		if t[i][len(prefix)] {
+	for i := 0; i <= len(p); i++ {
+		if t[i*(len(prefix)+1)+len(prefix)] {
 			return true
 		}
 	}
