@@ -43,12 +43,12 @@ func TestCompileErrors(t *testing.T) {
 		{"missing value", []Rule{allowRule("p", conds(cond("key", "prefix", nil)))}, `policy "p"`, "conditions[0].value", "needs a string, got nothing"},
 		{"list for eq", []Rule{allowRule("p", conds(cond("key", "eq", []any{"a"})))}, `policy "p"`, "conditions[0].value", "needs a string"},
 		{"list for matches", []Rule{allowRule("p", conds(cond("key", "matches", []string{"a"})))}, `policy "p"`, "conditions[0].value", "needs a string"},
-		{"string for in", []Rule{allowRule("p", conds(cond("key", "in", "a")))}, `policy "p"`, "conditions[0].value", "needs a list of strings, got string"},
-		{"nil for nin", []Rule{allowRule("p", conds(cond("key", "nin", nil)))}, `policy "p"`, "conditions[0].value", "needs a list of strings"},
-		{"number in list", []Rule{allowRule("p", conds(cond("key", "in", []any{"a", 1})))}, `policy "p"`, "conditions[0].value", "needs a list of strings"},
-		{"map for in", []Rule{allowRule("p", conds(cond("key", "in", map[string]any{"a": "b"})))}, `policy "p"`, "conditions[0].value", "needs a list of strings"},
-		{"empty list for in", []Rule{allowRule("p", conds(cond("key", "in", []any{})))}, `policy "p"`, "conditions[0].value", "non-empty list"},
-		{"empty list for nin", []Rule{allowRule("p", conds(cond("key", "nin", []string{})))}, `policy "p"`, "conditions[0].value", "non-empty list"},
+		{"string for in", []Rule{allowRule("p", conds(cond("key", "in", "a")))}, `policy "p"`, "conditions[0].value", "needs a non-empty list of strings: got string"},
+		{"nil for nin", []Rule{allowRule("p", conds(cond("key", "nin", nil)))}, `policy "p"`, "conditions[0].value", "list of strings: got"},
+		{"number in list", []Rule{allowRule("p", conds(cond("key", "in", []any{"a", 1})))}, `policy "p"`, "conditions[0].value", "element 1 is int"},
+		{"map for in", []Rule{allowRule("p", conds(cond("key", "in", map[string]any{"a": "b"})))}, `policy "p"`, "conditions[0].value", "list of strings: got"},
+		{"empty list for in", []Rule{allowRule("p", conds(cond("key", "in", []any{})))}, `policy "p"`, "conditions[0].value", "the list is empty"},
+		{"empty list for nin", []Rule{allowRule("p", conds(cond("key", "nin", []string{})))}, `policy "p"`, "conditions[0].value", "the list is empty"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -231,12 +231,9 @@ func compileCondition(out *condition, in Condition) (string, string) {
 	}
 	out.field, out.op = f, op
 	if op == opIn || op == opNin {
-		list, ok := stringList(in.Value)
-		if !ok {
-			return "value", fmt.Sprintf("operator %s needs a list of strings, got %s", in.Operator, describe(in.Value))
-		}
-		if len(list) == 0 {
-			return "value", fmt.Sprintf("operator %s needs a non-empty list", in.Operator)
+		list, reason := stringList(in.Value)
+		if reason != "" {
+			return "value", fmt.Sprintf("operator %s needs a non-empty list of strings: %s", in.Operator, reason)
 		}
 		out.list = list
 		return "", ""
@@ -256,22 +253,29 @@ func compileCondition(out *condition, in Condition) (string, string) {
 	return "", ""
 }
 
-func stringList(v any) ([]string, bool) {
+// stringList accepts what YAML and JSON decoders produce for a list of
+// strings, and says what is wrong with anything else.
+func stringList(v any) ([]string, string) {
+	var out []string
 	switch v := v.(type) {
 	case []string:
-		return append([]string(nil), v...), true
+		out = append([]string(nil), v...)
 	case []any:
-		out := make([]string, len(v))
+		out = make([]string, len(v))
 		for i, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, false
+				return nil, fmt.Sprintf("element %d is %s", i, describe(e))
 			}
 			out[i] = s
 		}
-		return out, true
+	default:
+		return nil, "got " + describe(v)
 	}
-	return nil, false
+	if len(out) == 0 {
+		return nil, "the list is empty"
+	}
+	return out, ""
 }
 
 func describe(v any) string {
