@@ -54,17 +54,10 @@ func (it *item) expired(now time.Time) bool {
 	return !it.expiresAt.IsZero() && !now.Before(it.expiresAt)
 }
 
+// entry copies it out: the caller may keep or scribble on the value. A
+// stored value is never nil, and bytes.Clone keeps an empty one non-nil.
 func (it *item) entry() Entry {
-	return Entry{Key: it.key, Value: clone(it.value), Version: it.version, ExpiresAt: it.expiresAt}
-}
-
-// clone copies b so that neither the caller nor the store can see the
-// other's later writes; an empty but non-nil value stays non-nil.
-func clone(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return bytes.Clone(b)
+	return Entry{Key: it.key, Value: bytes.Clone(it.value), Version: it.version, ExpiresAt: it.expiresAt}
 }
 
 // Memory is the in-process engine. One RWMutex guards a hash map for point
@@ -339,7 +332,7 @@ func (m *Memory) List(ctx context.Context, opts ListOptions) (Page, error) {
 	if opts.After != "" && opts.After >= opts.Prefix {
 		from, exclusive = opts.After, true
 	}
-	var page Page
+	page := Page{Items: make([]Entry, 0, min(opts.Limit, 128))}
 	m.index.ascend(from, exclusive, func(it *item) bool {
 		if len(it.key) < len(opts.Prefix) || it.key[:len(opts.Prefix)] != opts.Prefix {
 			return false // keys are ordered: past the prefix's range, nothing more matches

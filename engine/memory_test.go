@@ -726,6 +726,12 @@ func TestValuesAreCopied(t *testing.T) {
 	require.True(t, ok)
 	assert.NotNil(t, e.Value, "an empty value reads back as empty, not nil")
 	assert.Empty(t, e.Value)
+
+	require.NoError(t, m.Set(ctx, "nil", nil, 0))
+	e, ok, err = m.Get(ctx, "nil")
+	require.NoError(t, err)
+	require.True(t, ok, "a nil value is stored as empty")
+	assert.Equal(t, []byte{}, e.Value)
 }
 
 func TestCanceledContext(t *testing.T) {
