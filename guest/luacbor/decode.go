@@ -113,6 +113,9 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 	}
 	switch major {
 	case majorUint:
+		if arg < uint64(len(smallInts)) {
+			return smallInts[arg], nil
+		}
 		return lua.LNumber(float64(arg)), nil
 	case majorNegInt:
 		return lua.LNumber(-1 - float64(arg)), nil
@@ -182,7 +185,7 @@ func (d *decoder) mapping(start, depth int, n uint64) (lua.LValue, error) {
 	alen := 0 // length of t's array part: the largest array key set so far
 	for range n {
 		kstart := d.off
-		k, err := d.key()
+		ks, kn, isStr, err := d.key()
 		if err != nil {
 			return lua.LNil, err
 		}
@@ -193,46 +196,73 @@ func (d *decoder) mapping(start, depth int, n uint64) (lua.LValue, error) {
 		if v == lua.LNil {
 			continue
 		}
-		if kn, ok := k.(lua.LNumber); ok {
-			if f := float64(kn); f == math.Trunc(f) && f > float64(alen) && f < float64(lua.MaxArrayIndex) {
-				if pad := int(f) - alen - 1; pad > 0 {
-					if d.padding += pad; d.padding > maxPadding {
-						return lua.LNil, d.fail(kstart, "integer keys too sparse: over "+strconv.Itoa(maxPadding)+" holes")
-					}
-				}
-				alen = int(f)
-			}
+		if isStr {
+			// Straight to the string part: boxing the key into an LValue first would
+			// cost an allocation per key for nothing.
+			t.RawSetString(ks, v)
+			continue
 		}
-		t.RawSet(k, v)
+		if f := float64(kn); f == math.Trunc(f) && f > float64(alen) && f < float64(lua.MaxArrayIndex) {
+			if pad := int(f) - alen - 1; pad > 0 {
+				if d.padding += pad; d.padding > maxPadding {
+					return lua.LNil, d.fail(kstart, "integer keys too sparse: over "+strconv.Itoa(maxPadding)+" holes")
+				}
+			}
+			alen = int(f)
+		}
+		t.RawSet(number(kn), v)
 	}
 	return t, nil
 }
 
-// key reads a map key. Only strings and numbers can be keys in a stored value; NaN
-// cannot be a Lua table key at all.
-func (d *decoder) key() (lua.LValue, error) {
+// key reads a map key: a string (isStr) or a number. Only strings and numbers can be
+// keys in a stored value, and NaN cannot be a Lua table key at all.
+func (d *decoder) key() (s string, n lua.LNumber, isStr bool, err error) {
 	start := d.off
 	major, ai, arg, err := d.head()
 	if err != nil {
-		return lua.LNil, err
+		return "", 0, false, err
 	}
 	switch major {
 	case majorUint:
-		return lua.LNumber(float64(arg)), nil
+		return "", lua.LNumber(float64(arg)), false, nil
 	case majorNegInt:
-		return lua.LNumber(-1 - float64(arg)), nil
+		return "", lua.LNumber(-1 - float64(arg)), false, nil
 	case majorBytes, majorText:
-		return d.str(start, arg)
+		if arg > d.remaining() {
+			return "", 0, false, d.fail(start, "string longer than the input")
+		}
+		s = string(d.b[d.off : d.off+int(arg)])
+		d.off += int(arg)
+		return s, 0, true, nil
 	case majorSimple:
 		if ai == 25 || ai == 26 || ai == 27 {
 			f := floatArg(ai, arg)
 			if math.IsNaN(f) {
-				return lua.LNil, d.fail(start, "map key NaN is not supported")
+				return "", 0, false, d.fail(start, "map key NaN is not supported")
 			}
-			return lua.LNumber(f), nil
+			return "", lua.LNumber(f), false, nil
 		}
 	}
-	return lua.LNil, d.fail(start, "map key must be a string or a number")
+	return "", 0, false, d.fail(start, "map key must be a string or a number")
+}
+
+// smallInts holds small integers already boxed as lua.LValue. Go boxes a float64 into an
+// interface with a heap allocation, and small integers (counts, ages, ids, indexes) are
+// most of the numbers stored values hold.
+var smallInts = func() (a [256]lua.LValue) {
+	for i := range a {
+		a[i] = lua.LNumber(i)
+	}
+	return a
+}()
+
+// number boxes n, without allocating when it is a small integer.
+func number(n lua.LNumber) lua.LValue {
+	if n >= 0 && n < lua.LNumber(len(smallInts)) && n == lua.LNumber(int(n)) {
+		return smallInts[int(n)]
+	}
+	return n
 }
 
 // floatArg converts the argument of a float head (ai 25, 26 or 27) to a float64.
