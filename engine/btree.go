@@ -25,8 +25,15 @@ const (
 	btreeMinItems = btreeDegree - 1
 )
 
+// slot holds a key next to its item: find compares keys without chasing
+// the item pointer, which halves the cache misses per comparison.
+type slot struct {
+	key string
+	it  *item
+}
+
 type bnode struct {
-	items    []*item
+	items    []slot
 	children []*bnode // empty for a leaf, else len(items)+1
 }
 
@@ -47,9 +54,9 @@ func (n *bnode) find(key string) (int, bool) {
 
 // split moves everything after items[i] into a new right sibling and returns
 // items[i], which the caller lifts into the parent.
-func (n *bnode) split(i int) (*item, *bnode) {
+func (n *bnode) split(i int) (slot, *bnode) {
 	mid := n.items[i]
-	next := &bnode{items: make([]*item, len(n.items)-i-1, btreeMaxItems)}
+	next := &bnode{items: make([]slot, len(n.items)-i-1, btreeMaxItems)}
 	copy(next.items, n.items[i+1:])
 	clear(n.items[i:]) // drop the moved pointers so the GC can free removed items
 	n.items = n.items[:i]
@@ -65,25 +72,26 @@ func (n *bnode) split(i int) (*item, *bnode) {
 // insert adds it to the tree, or replaces the item with the same key.
 // It reports whether the key is new.
 func (t *btree) insert(it *item) bool {
+	s := slot{key: it.key, it: it}
 	if t.root == nil {
-		t.root = &bnode{items: make([]*item, 0, btreeMaxItems)}
+		t.root = &bnode{items: make([]slot, 0, btreeMaxItems)}
 	}
 	if len(t.root.items) >= btreeMaxItems {
 		mid, second := t.root.split(btreeMaxItems / 2)
 		old := t.root
 		t.root = &bnode{
-			items:    append(make([]*item, 0, btreeMaxItems), mid),
+			items:    append(make([]slot, 0, btreeMaxItems), mid),
 			children: append(make([]*bnode, 0, btreeMaxItems+1), old, second),
 		}
 	}
-	added := t.root.insert(it)
+	added := t.root.insert(s)
 	if added {
 		t.length++
 	}
 	return added
 }
 
-func (n *bnode) insert(it *item) bool {
+func (n *bnode) insert(it slot) bool {
 	for {
 		i, found := n.find(it.key)
 		if found {
@@ -91,14 +99,14 @@ func (n *bnode) insert(it *item) bool {
 			return false
 		}
 		if len(n.children) == 0 {
-			n.items = append(n.items, nil)
+			n.items = append(n.items, slot{})
 			copy(n.items[i+1:], n.items[i:])
 			n.items[i] = it
 			return true
 		}
 		if len(n.children[i].items) >= btreeMaxItems {
 			mid, second := n.children[i].split(btreeMaxItems / 2)
-			n.items = append(n.items, nil)
+			n.items = append(n.items, slot{})
 			copy(n.items[i+1:], n.items[i:])
 			n.items[i] = mid
 			n.children = append(n.children, nil)
@@ -125,22 +133,22 @@ func (t *btree) remove(key string) *item {
 	if len(t.root.items) == 0 && len(t.root.children) > 0 {
 		t.root = t.root.children[0] // the root was merged away: the tree shrinks
 	}
-	if out != nil {
+	if out.it != nil {
 		t.length--
 	}
-	return out
+	return out.it
 }
 
 // remove deletes key from the subtree rooted at n (or its largest item when
 // max is set). Before descending into a child it makes sure the child has
 // more than the minimum, so the removal below can never underflow it.
-func (n *bnode) remove(key string, max bool) *item {
+func (n *bnode) remove(key string, max bool) slot {
 	var i int
 	var found bool
 	if max {
 		if len(n.children) == 0 {
 			last := n.items[len(n.items)-1]
-			n.items[len(n.items)-1] = nil
+			n.items[len(n.items)-1] = slot{}
 			n.items = n.items[:len(n.items)-1]
 			return last
 		}
@@ -149,11 +157,11 @@ func (n *bnode) remove(key string, max bool) *item {
 		i, found = n.find(key)
 		if len(n.children) == 0 {
 			if !found {
-				return nil
+				return slot{}
 			}
 			out := n.items[i]
 			copy(n.items[i:], n.items[i+1:])
-			n.items[len(n.items)-1] = nil
+			n.items[len(n.items)-1] = slot{}
 			n.items = n.items[:len(n.items)-1]
 			return out
 		}
@@ -181,9 +189,9 @@ func (n *bnode) growChild(i int) {
 	case i > 0 && len(n.children[i-1].items) > btreeMinItems:
 		left := n.children[i-1]
 		stolen := left.items[len(left.items)-1]
-		left.items[len(left.items)-1] = nil
+		left.items[len(left.items)-1] = slot{}
 		left.items = left.items[:len(left.items)-1]
-		child.items = append(child.items, nil)
+		child.items = append(child.items, slot{})
 		copy(child.items[1:], child.items)
 		child.items[0] = n.items[i-1]
 		n.items[i-1] = stolen
@@ -199,7 +207,7 @@ func (n *bnode) growChild(i int) {
 		right := n.children[i+1]
 		stolen := right.items[0]
 		copy(right.items, right.items[1:])
-		right.items[len(right.items)-1] = nil
+		right.items[len(right.items)-1] = slot{}
 		right.items = right.items[:len(right.items)-1]
 		child.items = append(child.items, n.items[i])
 		n.items[i] = stolen
@@ -221,7 +229,7 @@ func (n *bnode) growChild(i int) {
 		sep := n.items[i]
 		right := n.children[i+1]
 		copy(n.items[i:], n.items[i+1:])
-		n.items[len(n.items)-1] = nil
+		n.items[len(n.items)-1] = slot{}
 		n.items = n.items[:len(n.items)-1]
 		copy(n.children[i+1:], n.children[i+2:])
 		n.children[len(n.children)-1] = nil
@@ -254,7 +262,7 @@ func (n *bnode) ascend(from string, exclusive, all bool, fn func(*item) bool) bo
 				return false
 			}
 			for ; i < len(n.items); i++ {
-				if !fn(n.items[i]) {
+				if !fn(n.items[i].it) {
 					return false
 				}
 				if len(n.children) > 0 && !n.children[i+1].ascend(from, exclusive, true, fn) {
@@ -269,7 +277,7 @@ func (n *bnode) ascend(from string, exclusive, all bool, fn func(*item) bool) bo
 			return false
 		}
 		all = true // children[i] held the boundary; the rest are past it
-		if !fn(n.items[i]) {
+		if !fn(n.items[i].it) {
 			return false
 		}
 	}

@@ -41,6 +41,7 @@ var (
 type kv interface {
 	set(key string, value []byte, ttl time.Duration)
 	get(key string) ([]byte, bool)
+	del(key string) bool
 }
 
 type memoryKV struct{ m *Memory }
@@ -59,6 +60,11 @@ func (e memoryKV) get(key string) ([]byte, bool) {
 // otterKV is otter configured as close to the contract as it goes: the ttl
 // rides in the value and ExpiryWritingFunc makes it per entry, a write resets
 // it, and "no expiry" is a very long duration.
+func (e memoryKV) del(key string) bool {
+	ok, _ := e.m.Delete(context.Background(), key)
+	return ok
+}
+
 type otterKV struct {
 	c       *otter.Cache[string, otterValue]
 	version *atomic.Uint64
@@ -97,6 +103,11 @@ func (o otterKV) get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	return bytes.Clone(v.value), true
+}
+
+func (o otterKV) del(key string) bool {
+	_, ok := o.c.Invalidate(key)
+	return ok
 }
 
 // mapKV is the floor: a Go map behind one RWMutex with lazy exact expiry,
@@ -138,6 +149,14 @@ func (s mapKV) get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	return bytes.Clone(v.value), true
+}
+
+func (s mapKV) del(key string) bool {
+	s.mu.Lock()
+	v, ok := s.m[key]
+	delete(s.m, key)
+	s.mu.Unlock()
+	return ok && (v.expiresAt.IsZero() || time.Now().Before(v.expiresAt))
 }
 
 func newMemoryKV(b *testing.B, eviction string) memoryKV {
@@ -239,6 +258,30 @@ func BenchmarkGetParallel(b *testing.B) {
 					i += 7919
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkChurn creates one key and deletes another per op, at a steady
+// size of benchKeys: the path where the ordered index and the expiry heap
+// cost something, since an overwrite touches neither.
+func BenchmarkChurn(b *testing.B) {
+	churnKeys := make([]string, 2*benchKeys)
+	for i := range churnKeys {
+		churnKeys[i] = fmt.Sprintf("churn:%08d", (i*7919)%len(churnKeys))
+	}
+	for _, c := range contenders(b) {
+		b.Run(c.name, func(b *testing.B) {
+			for _, k := range churnKeys[:benchKeys] {
+				c.kv.set(k, benchValue, time.Hour)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				c.kv.set(churnKeys[(i+benchKeys)%len(churnKeys)], benchValue, time.Hour)
+				c.kv.del(churnKeys[i%len(churnKeys)])
+				i++
+			}
 		})
 	}
 }
