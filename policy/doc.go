@@ -36,6 +36,9 @@
 //
 //   - keys patterns and conditions on field key do not constrain store.get
 //     and store.info, which carry no key; the policy still matches them.
+//     This cuts both ways: a deny on keys: [admin:*] that does not restrict
+//     its actions also denies store.get, so scope it with
+//     actions: [store.key.*].
 //   - On store.key.list with prefix P, an allow's keys match only if one of
 //     its patterns matches every key that starts with P: "user:*" covers
 //     P="user:" and P="user:1", not P="us" or P="". A deny's keys match if
