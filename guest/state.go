@@ -51,6 +51,7 @@ func newState() *lua.LState {
 	pkg.RawSetString("path", lua.LString(""))
 	pkg.RawSetString("cpath", lua.LString(""))
 
+	installProtectedCalls(L)
 	L.PreloadModule("store", openStore)
 	L.PreloadModule("errors", openErrors)
 	// errors is also a global, as the spec's own examples use it without require.

@@ -42,9 +42,14 @@ func openStore(L *lua.LState) int {
 	return 1
 }
 
-// argError raises the error that luaL_argerror raises in C Lua, naming the function.
+// argError raises the error that luaL_argerror raises in C Lua, naming the function,
+// with the position of the calling Lua code when there is one.
 func argError(L *lua.LState, n int, fname, msg string) {
-	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
+	text := fmt.Sprintf("bad argument #%d to '%s' (%s)", n, fname, msg)
+	if pos := L.Where(1); pos != "" {
+		text = pos + " " + text
+	}
+	L.Error(lua.LString(text), 0)
 }
 
 func typeError(L *lua.LState, n int, fname, want string, got lua.LValue) {

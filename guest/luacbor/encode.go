@@ -254,9 +254,18 @@ func writeKey(b *strings.Builder, k lua.LValue) {
 		return
 	}
 	b.WriteByte('[')
-	if s, ok := k.(lua.LString); ok {
-		writeQuoted(b, string(s))
-	} else {
+	switch k := k.(type) {
+	case lua.LString:
+		writeQuoted(b, string(k))
+	case lua.LNumber:
+		// As gopher-lua's tostring prints it, but without its float-to-int64 conversion,
+		// whose result for keys beyond ±2^63 differs between amd64 and wasm.
+		if f := float64(k); f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+			b.WriteString(strconv.FormatInt(int64(f), 10))
+		} else {
+			b.WriteString(strconv.FormatFloat(f, 'g', -1, 64))
+		}
+	default:
 		b.WriteString(k.String())
 	}
 	b.WriteByte(']')

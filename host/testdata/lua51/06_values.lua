@@ -1,0 +1,16 @@
+local t = {code = 7}
+local ok, e = pcall(error, t)
+print(ok, e == t, e.code)
+ok, e = pcall(function() local u = t; error(u) end)
+print(ok, e == t)
+ok, e = pcall(error, false)
+print(ok, e)
+ok, e = pcall(function() error(setmetatable({}, {__tostring = function() return "custom" end})) end)
+print(ok, type(e), tostring(e))
+local ud = newproxy and newproxy(true) or t
+ok, e = pcall(error, ud)
+print(ok, e == ud)
+ok, e = pcall(function() error("x") end)
+print(ok, e)
+ok, e = pcall(function() error("nolevel", 0) end)
+print(ok, e)
