@@ -22,10 +22,13 @@
 // modules, actions, resources and keys, and conditions that must all hold. A
 // pattern is an exact string, or a glob where each '*' stands for any run of
 // bytes (several are allowed: "user:*:profile:*"); no other character is
-// special. An absent (nil) list means any; an explicitly empty list and an
-// empty pattern are load errors. Every action pattern must match at least
-// one known action ("store.key.*" and "*" do), so a typo cannot make a
-// policy silently inert.
+// special. Matching is byte-wise and case-sensitive, as are effect, field
+// and operator names. An absent (nil) list means any; an explicitly empty
+// list and an empty pattern are load errors. Beware that YAML decodes a key
+// written with no value ("modules:") as absent, that is, as any. Every
+// action pattern must match at least one known action ("store.key.*" and
+// "*" do), so a typo cannot make a policy silently inert. An empty
+// conditions list is allowed and means no conditions.
 //
 // When several policies of the deciding effect match, the one listed first
 // is reported, so the name in a decision does not depend on the index.
