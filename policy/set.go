@@ -146,26 +146,23 @@ func compileRule(i int, in *Rule, names map[string]int) (*rule, [numKnownActions
 		return fail("effect", "must be %q or %q, not %q", Allow, Deny, in.Effect)
 	}
 
-	lists := []struct {
+	// Action patterns only serve to pick the index entries, so they are not
+	// kept on the rule.
+	var acts []pattern
+	for _, l := range []struct {
 		name string
 		in   []string
 		out  *[]pattern
 	}{
 		{"modules", in.Modules, &ru.modules},
-		{"actions", in.Actions, nil},
+		{"actions", in.Actions, &acts},
 		{"resources", in.Resources, &ru.resources},
 		{"keys", in.Keys, &ru.keys},
-	}
-	var acts []pattern
-	for _, l := range lists {
-		ps, where, reason := compileList(l.in)
+	} {
+		var where, reason string
+		*l.out, where, reason = compileList(l.in)
 		if reason != "" {
 			return fail(l.name+where, "%s", reason)
-		}
-		if l.out != nil {
-			*l.out = ps
-		} else {
-			acts = ps
 		}
 	}
 	for a, name := range knownActions {
