@@ -142,12 +142,21 @@ func (d *decoder) value(depth int) (lua.LValue, error) {
 }
 
 func (d *decoder) str(start int, n uint64) (lua.LValue, error) {
+	s, err := d.strBody(start, n)
+	if err != nil {
+		return lua.LNil, err
+	}
+	return lua.LString(s), nil
+}
+
+// strBody reads the n bytes of a string whose head starts at start.
+func (d *decoder) strBody(start int, n uint64) (string, error) {
 	if n > d.remaining() {
-		return lua.LNil, d.fail(start, "string longer than the input")
+		return "", d.fail(start, "string longer than the input")
 	}
 	s := string(d.b[d.off : d.off+int(n)])
 	d.off += int(n)
-	return lua.LString(s), nil
+	return s, nil
 }
 
 func (d *decoder) array(start, depth int, n uint64) (lua.LValue, error) {
@@ -229,12 +238,8 @@ func (d *decoder) key() (s string, n lua.LNumber, isStr bool, err error) {
 	case majorNegInt:
 		return "", lua.LNumber(-1 - float64(arg)), false, nil
 	case majorBytes, majorText:
-		if arg > d.remaining() {
-			return "", 0, false, d.fail(start, "string longer than the input")
-		}
-		s = string(d.b[d.off : d.off+int(arg)])
-		d.off += int(arg)
-		return s, 0, true, nil
+		s, err = d.strBody(start, arg)
+		return s, 0, err == nil, err
 	case majorSimple:
 		if ai == 25 || ai == 26 || ai == 27 {
 			f := floatArg(ai, arg)
