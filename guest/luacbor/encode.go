@@ -49,6 +49,10 @@ type encoder struct {
 	// into an lua.LValue would allocate once per element.
 	keys [MaxDepth]lua.LValue
 	idx  [MaxDepth]int
+	// padding counts the nil slots Decode will add for sparse integer keys, in the same
+	// key order and by the same rule, so that a value Decode would refuse is refused here,
+	// at set time, instead of becoming unreadable.
+	padding int
 }
 
 // Encode appends the CBOR encoding of v to dst and returns the extended slice.
@@ -195,6 +199,7 @@ func (e *encoder) mapping(t *lua.LTable) error {
 	e.buf = append(e.buf, majorMap)
 	slot := e.n - 1
 	count := 0
+	alen := 0 // the array length Decode will have reached, as in decoder.mapping
 	for k, v := t.Next(lua.LNil); !isNil(k); k, v = t.Next(k) {
 		switch kk := k.(type) {
 		case lua.LString:
@@ -205,6 +210,14 @@ func (e *encoder) mapping(t *lua.LTable) error {
 				// from Go is invisible to Next. Kept so a change there cannot put a key on
 				// the wire that Decode refuses.
 				return e.fail(slot, "table key NaN is not storable")
+			}
+			if f := float64(kk); f == math.Trunc(f) && f > float64(alen) && f < float64(lua.MaxArrayIndex) {
+				if pad := int(f) - alen - 1; pad > 0 {
+					if e.padding += pad; e.padding > maxPadding {
+						return e.fail(slot, "integer keys too sparse: over "+strconv.Itoa(maxPadding)+" holes")
+					}
+				}
+				alen = int(f)
 			}
 			e.number(float64(kk))
 		default:

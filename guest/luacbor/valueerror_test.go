@@ -152,3 +152,26 @@ func TestSharedTablesAreNotCycles(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "value.deep"+strings.Repeat("[1]", MaxDepth-1), ve.Path)
 }
+
+// TestEncodeRefusesWhatDecodeRefuses: a table too sparse for Decode is refused at set
+// time, so a stored value can always be read back.
+func TestEncodeRefusesTooSparse(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	ok := L.NewTable()
+	ok.RawSetH(lua.LNumber(maxPadding+1), lua.LTrue) // maxPadding holes: the limit
+	b, err := Encode(nil, ok)
+	require.NoError(t, err)
+	_, err = Decode(L, b)
+	require.NoError(t, err)
+
+	bad := L.NewTable()
+	inner := L.NewTable()
+	inner.RawSetH(lua.LNumber(maxPadding+2), lua.LTrue)
+	bad.RawSetString("x", inner)
+	_, err = Encode(nil, bad)
+	var ve *ValueError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "value.x", ve.Path)
+	require.Contains(t, ve.Reason, "too sparse")
+}
