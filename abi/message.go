@@ -23,6 +23,30 @@ const (
 	OpHas Op = 7
 	// OpDelete removes Key. Response: OK is true when a live key was removed. Action store.key.delete.
 	OpDelete Op = 8
+	// OpEntry reads Key with its version and ttl. Response: Entry, or Err NotFound. Action store.key.get.
+	OpEntry Op = 9
+	// OpPut writes Key = Value with TTL, under the condition OnlyIfAbsent or IfVersion.
+	// Response: Entry; Err AlreadyExists or Conflict when the condition fails. Action store.key.set.
+	OpPut Op = 10
+	// OpIncr adds Delta to the number at Key (a missing key counts as 0, and then takes
+	// TTL). Response: Value, the new number. Action store.key.set.
+	OpIncr Op = 11
+	// OpList lists live keys with Prefix after the cursor After, at most Limit.
+	// Response: Page. Action store.key.list, with attribute prefix.
+	OpList Op = 12
+	// OpInfo describes the store. Response: Info. Action store.info.
+	OpInfo Op = 13
+)
+
+// List limits.
+const (
+	// DefaultListLimit is the page size when a list request gives none.
+	DefaultListLimit = 100
+	// MaxListLimit is the largest page size a list request may ask for.
+	MaxListLimit = 1000
+	// MaxPageBytes bounds the encoded values of one page. A page that would exceed it
+	// ends early with more set, so a page of large values still fits a response.
+	MaxPageBytes = 8 << 20
 )
 
 // String names the operation.
@@ -44,6 +68,16 @@ func (o Op) String() string {
 		return "has"
 	case OpDelete:
 		return "delete"
+	case OpEntry:
+		return "entry"
+	case OpPut:
+		return "put"
+	case OpIncr:
+		return "incr"
+	case OpList:
+		return "list"
+	case OpInfo:
+		return "info"
 	}
 	return "unknown"
 }
@@ -62,6 +96,16 @@ type Request struct {
 	Value cbor.RawMessage `cbor:"val,omitempty"`
 	// TTL is in milliseconds; 0 means no expiry.
 	TTL int64 `cbor:"ttl,omitempty"`
+	// OnlyIfAbsent makes OpPut fail with AlreadyExists when the key is live.
+	OnlyIfAbsent bool `cbor:"absent,omitempty"`
+	// IfVersion makes OpPut fail with Conflict unless the key is live with this version.
+	IfVersion *string `cbor:"ifver,omitempty"`
+	// Delta is what OpIncr adds.
+	Delta float64 `cbor:"delta,omitempty"`
+	// Prefix, After and Limit select an OpList page; Limit 0 means DefaultListLimit.
+	Prefix []byte `cbor:"prefix,omitempty"`
+	After  []byte `cbor:"after,omitempty"`
+	Limit  int64  `cbor:"limit,omitempty"`
 	// Err is the task's failure (OpFinish); nil means success.
 	Err *Error `cbor:"err,omitempty"`
 }
@@ -73,7 +117,48 @@ type Response struct {
 	Handle uint32          `cbor:"h,omitempty"`
 	Value  cbor.RawMessage `cbor:"val,omitempty"`
 	Task   *Task           `cbor:"task,omitempty"`
+	Entry  *Entry          `cbor:"entry,omitempty"`
+	Page   *Page           `cbor:"page,omitempty"`
+	Info   *Info           `cbor:"info,omitempty"`
 }
+
+// Entry is one live key with its value, version and remaining time to live.
+type Entry struct {
+	Key   []byte          `cbor:"key"`
+	Value cbor.RawMessage `cbor:"val"`
+	// Version is opaque; it changes on every write of the key.
+	Version string `cbor:"ver"`
+	// TTL is the remaining time to live in milliseconds; absent when the key has no expiry.
+	TTL *int64 `cbor:"ttl,omitempty"`
+}
+
+// Page is one page of a list.
+type Page struct {
+	Items []Entry `cbor:"items"`
+	// Cursor continues the listing after this page (as the next request's After).
+	Cursor []byte `cbor:"cursor"`
+	// More is true exactly when another live key after this page matches the prefix.
+	More bool `cbor:"more"`
+}
+
+// Info describes a store. Backend and Consistency are the values of the Lua
+// store.backend and store.consistency tables.
+type Info struct {
+	ID             string `cbor:"id"`
+	Backend        string `cbor:"backend"`
+	Consistency    string `cbor:"consistency"`
+	Durable        bool   `cbor:"durable"`
+	List           bool   `cbor:"list"`
+	Versioned      bool   `cbor:"versioned"`
+	ConditionalPut bool   `cbor:"conditional_put"`
+	TTL            bool   `cbor:"ttl"`
+}
+
+// Backends and consistencies, as store.backend and store.consistency name them.
+var (
+	Backends      = []string{"MEMORY", "REDIS", "SQL", "UNKNOWN"}
+	Consistencies = []string{"LINEARIZABLE", "EVENTUAL", "LOCAL", "UNKNOWN"}
+)
 
 // Task is the work the host gives a guest for one run.
 type Task struct {

@@ -34,10 +34,17 @@ func openStore(L *lua.LState) int {
 		"has":     storeHas,
 		"delete":  storeDelete,
 		"release": storeRelease,
+		"entry":   storeEntry,
+		"put":     storePut,
+		"incr":    storeIncr,
+		"list":    storeList,
+		"info":    storeInfo,
 	})
 	L.SetField(mt, "__index", methods)
 	L.SetField(mt, "__tostring", L.NewFunction(storeToString))
 	mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"get": storeOpen})
+	mod.RawSetString("backend", constants(L, abi.Backends))
+	mod.RawSetString("consistency", constants(L, abi.Consistencies))
 	L.Push(mod)
 	return 1
 }
@@ -71,16 +78,24 @@ func checkString(L *lua.LState, idx, argn int, fname string) string {
 
 // checkNumber is luaL_checknumber: a number, or a string that converts to one.
 func checkNumber(L *lua.LState, idx, argn int, fname string) float64 {
-	switch v := L.Get(idx).(type) {
+	f, ok := toNumber(L.Get(idx))
+	if !ok {
+		typeError(L, argn, fname, "number", L.Get(idx))
+	}
+	return f
+}
+
+// toNumber converts as Lua does: a number, or a string that reads as one.
+func toNumber(v lua.LValue) (float64, bool) {
+	switch v := v.(type) {
 	case lua.LNumber:
-		return float64(v)
+		return float64(v), true
 	case lua.LString:
 		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil {
-			return f
+			return f, true
 		}
 	}
-	typeError(L, argn, fname, "number", L.Get(idx))
-	return 0
+	return 0, false
 }
 
 // checkHandle returns the store behind self (argument 1 of a method call).
@@ -245,6 +260,15 @@ func releaseAll() {
 	for s := range open {
 		release(s)
 	}
+}
+
+// constants builds a table whose fields name themselves: store.backend.MEMORY == "MEMORY".
+func constants(L *lua.LState, names []string) *lua.LTable {
+	t := L.CreateTable(0, len(names))
+	for _, n := range names {
+		t.RawSetString(n, lua.LString(n))
+	}
+	return t
 }
 
 func storeToString(L *lua.LState) int {

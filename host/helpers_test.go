@@ -3,7 +3,10 @@ package host_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,4 +97,29 @@ func mustRun(t *testing.T, h *host.Host, src string, want ...string) {
 		wantOut = strings.Join(want, "\n") + "\n"
 	}
 	require.Equal(t, wantOut, out)
+}
+
+func readExample(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "examples", name))
+	require.NoError(t, err)
+	return b
+}
+
+// safeBuffer is a bytes.Buffer that a guest and a test may touch from two goroutines.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

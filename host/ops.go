@@ -2,10 +2,14 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/engine"
 	"github.com/wasmkv/wasmkv/policy"
 )
 
@@ -39,8 +43,12 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 			inst.handles[req.Handle-1] = nil
 		}
 		resp.OK = true
-	case abi.OpGet, abi.OpSet, abi.OpHas, abi.OpDelete:
+	case abi.OpGet, abi.OpSet, abi.OpHas, abi.OpDelete, abi.OpEntry, abi.OpPut, abi.OpIncr:
 		resp.Err = inst.keyOp(ctx, req, resp)
+	case abi.OpList:
+		resp.Err = inst.list(ctx, req, resp)
+	case abi.OpInfo:
+		resp.Err = inst.info(req, resp)
 	default:
 		resp.Err = abi.NewError(abi.Invalid, fmt.Sprintf("unknown operation %d", req.Op))
 	}
@@ -69,6 +77,9 @@ var opActions = map[abi.Op]string{
 	abi.OpSet:    policy.ActionKeySet,
 	abi.OpHas:    policy.ActionKeyHas,
 	abi.OpDelete: policy.ActionKeyDelete,
+	abi.OpEntry:  policy.ActionKeyGet,
+	abi.OpPut:    policy.ActionKeySet,
+	abi.OpIncr:   policy.ActionKeySet,
 }
 
 // keyOp runs a key operation. The checks run in the order of the spec decisions:
@@ -82,12 +93,24 @@ func (inst *instance) keyOp(ctx context.Context, req *abi.Request, resp *abi.Res
 		return e
 	}
 	ttl := time.Duration(req.TTL) * time.Millisecond
-	if req.Op == abi.OpSet {
-		if req.TTL < 0 || req.TTL > int64(maxTTL/time.Millisecond) {
-			return checkTTL(-1)
-		}
+	if req.TTL < 0 || req.TTL > int64(maxTTL/time.Millisecond) {
+		return checkTTL(-1)
+	}
+	switch req.Op {
+	case abi.OpSet:
 		if e := s.checkValue(req.Value); e != nil {
 			return e
+		}
+	case abi.OpPut:
+		if e := s.checkValue(req.Value); e != nil {
+			return e
+		}
+		if req.OnlyIfAbsent && req.IfVersion != nil {
+			return abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together")
+		}
+	case abi.OpIncr:
+		if math.IsNaN(req.Delta) || math.IsInf(req.Delta, 0) {
+			return abi.NewError(abi.Invalid, "delta must be a finite number")
 		}
 	}
 	key := string(req.Key)
@@ -112,10 +135,152 @@ func (inst *instance) keyOp(ctx context.Context, req *abi.Request, resp *abi.Res
 		resp.OK, err = s.engine.Has(ctx, key)
 	case abi.OpDelete:
 		resp.OK, err = s.engine.Delete(ctx, key)
+	case abi.OpEntry:
+		ent, ok, gerr := s.engine.Get(ctx, key)
+		if err = gerr; err == nil {
+			if !ok {
+				return abi.NewError(abi.NotFound, fmt.Sprintf("key %s not found", quoteKey(key)))
+			}
+			resp.Entry = inst.host.entry(ent)
+		}
+	case abi.OpPut:
+		return inst.put(ctx, s, key, req, ttl, resp)
+	case abi.OpIncr:
+		return inst.incr(ctx, s, key, req.Delta, ttl, resp)
 	}
 	if err != nil {
 		return engineError(err)
 	}
+	return nil
+}
+
+func (inst *instance) put(ctx context.Context, s *Store, key string, req *abi.Request, ttl time.Duration, resp *abi.Response) *abi.Error {
+	opts := engine.PutOptions{TTL: ttl, OnlyIfAbsent: req.OnlyIfAbsent}
+	if req.IfVersion != nil {
+		v, err := strconv.ParseUint(*req.IfVersion, 10, 64)
+		if err != nil {
+			// No write ever had this version, so it cannot match.
+			return errConflict(key)
+		}
+		opts.IfVersion, opts.HasIfVersion = v, true
+	}
+	ent, err := s.engine.Put(ctx, key, req.Value, opts)
+	switch {
+	case errors.Is(err, engine.ErrExists):
+		return abi.NewError(abi.AlreadyExists, fmt.Sprintf("key %s already exists", quoteKey(key)))
+	case errors.Is(err, engine.ErrConflict):
+		return errConflict(key)
+	case err != nil:
+		return engineError(err)
+	}
+	resp.Entry = inst.host.entry(ent)
+	return nil
+}
+
+// errConflict is a failed if_version. It is retryable: the caller re-reads and tries again.
+func errConflict(key string) *abi.Error {
+	e := abi.NewError(abi.Conflict, fmt.Sprintf("key %s does not have the expected version", quoteKey(key)))
+	e.Retryable = true
+	return e
+}
+
+// errNotNumber is returned from the incr mutation to leave the value untouched.
+type errNotNumber struct{ key string }
+
+func (e errNotNumber) Error() string { return "not a number" }
+
+func (inst *instance) incr(ctx context.Context, s *Store, key string, delta float64, ttl time.Duration, resp *abi.Response) *abi.Error {
+	clock := inst.host.opts.clock
+	var result float64
+	_, err := s.engine.Update(ctx, key, func(cur engine.Entry, exists bool) ([]byte, time.Duration, error) {
+		if !exists {
+			result = delta
+			return abi.EncodeNumber(result), ttl, nil
+		}
+		n, ok := abi.DecodeNumber(cur.Value)
+		if !ok {
+			return nil, 0, errNotNumber{key}
+		}
+		result = n + delta
+		// An existing key keeps its expiry; opts.ttl only applies to a new key.
+		keep := time.Duration(0)
+		if !cur.ExpiresAt.IsZero() {
+			keep = cur.ExpiresAt.Sub(clock.Now())
+		}
+		return abi.EncodeNumber(result), keep, nil
+	})
+	var nn errNotNumber
+	switch {
+	case errors.As(err, &nn):
+		return abi.NewError(abi.Invalid, fmt.Sprintf("value of key %s is not a number", quoteKey(key)))
+	case err != nil:
+		return engineError(err)
+	}
+	resp.Value = abi.EncodeNumber(result)
+	return nil
+}
+
+// entry converts an engine entry for the wire, with the ttl remaining now.
+func (h *Host) entry(e engine.Entry) *abi.Entry {
+	out := &abi.Entry{Key: []byte(e.Key), Value: e.Value, Version: strconv.FormatUint(e.Version, 10)}
+	if !e.ExpiresAt.IsZero() {
+		ms := max(e.ExpiresAt.Sub(h.opts.clock.Now()).Milliseconds(), 1)
+		out.TTL = &ms
+	}
+	return out
+}
+
+// list is store.key.list. The checks run as for key operations: released store,
+// arguments, then the permission on the prefix.
+func (inst *instance) list(ctx context.Context, req *abi.Request, resp *abi.Response) *abi.Error {
+	s, e := inst.store(req.Handle)
+	if e != nil {
+		return e
+	}
+	limit := req.Limit
+	switch {
+	case limit == 0:
+		limit = abi.DefaultListLimit
+	case limit < 0 || limit > abi.MaxListLimit:
+		return abi.NewError(abi.Invalid, fmt.Sprintf("limit %d is out of range (1 to %d)", limit, abi.MaxListLimit))
+	}
+	if len(req.Prefix) > s.maxKeyBytes || len(req.After) > s.maxKeyBytes {
+		return abi.NewError(abi.Invalid, fmt.Sprintf("prefix and cursor must be at most max_key_bytes %d", s.maxKeyBytes))
+	}
+	prefix := string(req.Prefix)
+	if e := inst.authorize(policy.Request{Action: policy.ActionKeyList, Resource: s.id, Prefix: prefix}); e != nil {
+		return e
+	}
+	page, err := s.engine.List(ctx, engine.ListOptions{Prefix: prefix, After: string(req.After), Limit: int(limit)})
+	if err != nil {
+		return engineError(err)
+	}
+	out := &abi.Page{Items: make([]abi.Entry, 0, len(page.Items)), Cursor: req.After, More: page.HasMore}
+	size := 0
+	for i, it := range page.Items {
+		if size += len(it.Key) + len(it.Value); size > abi.MaxPageBytes && i > 0 {
+			out.More = true // the rest comes on the next page
+			break
+		}
+		out.Items = append(out.Items, *inst.host.entry(it))
+		out.Cursor = out.Items[len(out.Items)-1].Key
+	}
+	resp.Page = out
+	return nil
+}
+
+// info is store.info.
+func (inst *instance) info(req *abi.Request, resp *abi.Response) *abi.Error {
+	s, e := inst.store(req.Handle)
+	if e != nil {
+		return e
+	}
+	if e := inst.authorize(policy.Request{Action: policy.ActionStoreInfo, Resource: s.id}); e != nil {
+		return e
+	}
+	i := s.engine.Info()
+	resp.Info = &abi.Info{ID: s.id, Backend: i.Backend, Consistency: i.Consistency, Durable: i.Durable,
+		List: i.List, Versioned: i.Versioned, ConditionalPut: i.ConditionalPut, TTL: i.TTL}
 	return nil
 }
 
