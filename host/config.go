@@ -88,10 +88,33 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, configErrorf("%v", err)
 	}
+	if err := checkNullLists(data); err != nil {
+		return nil, err
+	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// checkNullLists refuses a policy list written with no value ("modules:"). YAML reads it
+// as absent, and an absent list means any: a policy would silently fail open.
+func checkNullLists(data []byte) error {
+	var raw struct {
+		Policies []map[string]any `yaml:"policies"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return configErrorf("%v", err)
+	}
+	for i, p := range raw.Policies {
+		for _, field := range []string{"modules", "actions", "resources", "keys", "conditions"} {
+			if v, ok := p[field]; ok && v == nil {
+				name, _ := p["name"].(string)
+				return configErrorf("policy %q (policies[%d]): %s has no value; remove it to mean any, or list patterns", name, i, field)
+			}
+		}
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
