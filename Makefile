@@ -4,7 +4,10 @@ GO      ?= go
 GUEST   := host/guest.wasm
 GUEST_SRC := $(shell find guest abi -name '*.go' -not -name '*_test.go') go.mod go.sum
 
-.PHONY: all guest build test run bench check clean
+WAT_SRC := $(wildcard host/testdata/wat/*.wat)
+WAT_OUT := $(WAT_SRC:.wat=.wasm)
+
+.PHONY: all guest wat tools build test run bench check clean
 
 all: build
 
@@ -15,10 +18,28 @@ guest: $(GUEST)
 $(GUEST): $(GUEST_SRC)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./guest
 
+# Hand-written hostile guests, for the host's tests.
+wat: $(WAT_OUT)
+
+%.wasm: %.wat | tools
+	wat2wasm --enable-all -o $@ $<
+
+# Tools the tests need, installed from Debian's packages when missing.
+tools:
+	@command -v wat2wasm >/dev/null || $(call apt_install,wabt)
+	@command -v redis-server >/dev/null || $(call apt_install,redis-server)
+
+# apt_install installs a Debian package, as root or through sudo, updating the package
+# lists once if the first attempt fails.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+apt_install = { $(SUDO) apt-get install -y --no-install-recommends $(1) >/dev/null 2>&1 || \
+	{ $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends $(1); }; } || \
+	{ echo "could not install $(1), which the tests need" >&2; exit 1; }
+
 build: guest
 	$(GO) build -o bin/wasmkv ./cmd/wasmkv
 
-test: guest
+test: guest wat tools
 	$(GO) test -race -count=1 ./...
 
 run: guest

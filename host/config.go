@@ -39,10 +39,14 @@ type StoreConfig struct {
 	MaxValueBytes int `yaml:"max_value_bytes"`
 }
 
-// ModuleConfig holds one module's limits.
+// ModuleConfig holds one module's limits. Zero values take the defaults.
 type ModuleConfig struct {
-	// Timeout bounds the execution of the module's code (default 5s in the CLI).
+	// Timeout bounds the execution of the module's code (default 5s).
 	Timeout time.Duration `yaml:"timeout"`
+	// MemoryLimit bounds the instance's linear memory (default 128MiB).
+	MemoryLimit ByteSize `yaml:"memory_limit"`
+	// OutputLimit bounds what one run may print, per stream (default 1MiB).
+	OutputLimit ByteSize `yaml:"output_limit"`
 }
 
 // Defaults of a store's limits.
@@ -148,8 +152,15 @@ func (c *Config) validate() error {
 		}
 	}
 	for _, name := range sortedKeys(c.Modules) {
-		if c.Modules[name].Timeout < 0 {
+		m := c.Modules[name]
+		if m.Timeout < 0 {
 			return configErrorf("module %q: timeout must not be negative", name)
+		}
+		if m.MemoryLimit < 0 || m.MemoryLimit > 4<<30 {
+			return configErrorf("module %q: memory_limit must be at most 4GiB", name)
+		}
+		if m.MemoryLimit != 0 && m.MemoryLimit < minMemoryLimit {
+			return configErrorf("module %q: memory_limit must be at least %v: the guest's runtime needs it", name, ByteSize(minMemoryLimit))
 		}
 	}
 	if _, err := policy.Compile(c.Policies); err != nil {

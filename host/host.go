@@ -6,6 +6,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,8 +28,9 @@ import (
 type Host struct {
 	cfg      *Config
 	opts     options
-	rt       wazero.Runtime
-	guest    wazero.CompiledModule
+	cache    wazero.CompilationCache
+	mu       sync.Mutex
+	sandbox  map[uint32]*sandbox // by memory limit in pages
 	stores   map[string]*Store
 	policies *policy.Set
 	log      *slog.Logger
@@ -42,6 +44,15 @@ type options struct {
 	cacheDir string
 	noCache  bool
 	guest    []byte
+	interp   bool
+	memory   ByteSize
+}
+
+// sandbox is the guest compiled for one memory limit: wazero applies the limit when it
+// compiles, so each limit in use needs its own runtime and compiled module.
+type sandbox struct {
+	rt    wazero.Runtime
+	guest wazero.CompiledModule
 }
 
 // Option changes how [New] builds a host.
@@ -62,6 +73,14 @@ func WithCompilationCacheDir(dir string) Option {
 // WithGuest replaces the embedded Lua guest with another build of it.
 func WithGuest(wasm []byte) Option { return func(o *options) { o.guest = wasm } }
 
+// WithInterpreter runs guests on wazero's interpreter instead of its compiler. It is
+// much slower; it exists to check that both engines behave the same.
+func WithInterpreter() Option { return func(o *options) { o.interp = true } }
+
+// WithMemoryLimit sets the memory limit of modules whose config sets none (default
+// DefaultMemoryLimit).
+func WithMemoryLimit(b ByteSize) Option { return func(o *options) { o.memory = b } }
+
 // New compiles the guest and builds the stores of cfg. Close the host when done.
 func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if cfg == nil {
@@ -70,7 +89,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := options{clock: engine.SystemClock(), logger: slog.Default(), guest: guestWasm}
+	o := options{clock: engine.SystemClock(), logger: slog.Default(), guest: guestWasm, memory: DefaultMemoryLimit}
 	if dir, err := os.UserCacheDir(); err == nil {
 		o.cacheDir = filepath.Join(dir, "wasmkv", "wazero")
 	}
@@ -81,7 +100,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, configErrorf("%v", err)
 	}
-	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}}
+	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[uint32]*sandbox{}}
 	for id, sc := range cfg.Stores {
 		s, err := newStore(id, sc, o.clock)
 		if err != nil {
@@ -90,53 +109,86 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 		}
 		h.stores[id] = s
 	}
-	if err := h.compile(ctx); err != nil {
-		h.closeStores()
+	if !o.noCache && o.cacheDir != "" {
+		if cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir); err == nil {
+			h.cache = cache
+		} else {
+			h.log.Warn("compilation cache disabled", "dir", o.cacheDir, "err", err)
+		}
+	}
+	// Compile for the default limit now, so a bad guest fails New, not the first run.
+	if _, err := h.sandboxFor(ctx, o.memory); err != nil {
+		h.Close(ctx)
 		return nil, err
 	}
 	return h, nil
 }
 
-// compile builds the runtime and compiles the guest once for this host. Termination
-// checks are always on: Go in wasm has no preemption, so without them a guest stuck in
-// a loop could not be stopped and would freeze the host at its next GC.
-func (h *Host) compile(ctx context.Context) error {
-	rc := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(true)
-	if !h.opts.noCache && h.opts.cacheDir != "" {
-		if cache, err := wazero.NewCompilationCacheWithDir(h.opts.cacheDir); err == nil {
-			rc = rc.WithCompilationCache(cache)
-		} else {
-			h.log.Warn("compilation cache disabled", "dir", h.opts.cacheDir, "err", err)
-		}
+// sandboxFor returns the guest compiled for a memory limit, compiling it on first use.
+func (h *Host) sandboxFor(ctx context.Context, limit ByteSize) (*sandbox, error) {
+	pages := memoryPages(limit)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if sb, ok := h.sandbox[pages]; ok {
+		return sb, nil
 	}
-	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
-		return fmt.Errorf("host: wasi: %w", err)
-	}
-	if err := instantiateHostModule(ctx, h.rt); err != nil {
-		return err
-	}
-	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
-	compiled, err := h.rt.CompileModule(cctx, h.opts.guest)
+	sb, err := h.compile(context.WithoutCancel(ctx), pages)
 	if err != nil {
-		h.rt.Close(ctx)
-		return fmt.Errorf("host: compiling guest: %w", err)
+		return nil, err
 	}
-	if err := checkGuest(compiled); err != nil {
-		h.rt.Close(ctx)
-		return err
-	}
-	h.guest = compiled
-	return nil
+	h.sandbox[pages] = sb
+	return sb, nil
 }
 
-// Close stops every store's background work and releases the runtime.
+// compile builds a runtime and compiles the guest in it. Termination checks are always
+// on: Go in wasm has no preemption, so without them a guest stuck in a loop could not be
+// stopped and would freeze the host at its next GC.
+func (h *Host) compile(ctx context.Context, pages uint32) (*sandbox, error) {
+	rc := wazero.NewRuntimeConfigCompiler()
+	if h.opts.interp {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rc = rc.WithCloseOnContextDone(true).WithMemoryLimitPages(pages)
+	if h.cache != nil {
+		rc = rc.WithCompilationCache(h.cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("host: wasi: %w", err)
+	}
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+	compiled, err := rt.CompileModule(cctx, h.opts.guest)
+	if err != nil {
+		rt.Close(ctx)
+		return nil, &GuestError{Msg: "compiling: " + err.Error()}
+	}
+	if err := checkGuest(compiled); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	return &sandbox{rt: rt, guest: compiled}, nil
+}
+
+// Close stops every store's background work and releases the runtimes.
 func (h *Host) Close(ctx context.Context) error {
 	h.closeStores()
-	if h.rt != nil {
-		return h.rt.Close(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var err error
+	for pages, sb := range h.sandbox {
+		err = errors.Join(err, sb.rt.Close(ctx))
+		delete(h.sandbox, pages)
 	}
-	return nil
+	if h.cache != nil {
+		err = errors.Join(err, h.cache.Close(ctx))
+		h.cache = nil
+	}
+	return err
 }
 
 func (h *Host) closeStores() {

@@ -29,8 +29,31 @@ type Script struct {
 	// Logger receives this run's denials and failures (default: the host's logger).
 	Logger *slog.Logger
 	// Timeout bounds the execution of the script (not the instance's creation). Zero
-	// takes the module's configured timeout; with neither, only ctx bounds the run.
+	// takes the module's configured timeout, else DefaultTimeout.
 	Timeout time.Duration
+	// MemoryLimit and OutputLimit override the module's configured limits when set.
+	MemoryLimit, OutputLimit ByteSize
+}
+
+// limits resolves a run's limits: the script's, else the module's, else the defaults.
+func (h *Host) limits(s *Script) (timeout time.Duration, memory, output ByteSize) {
+	mc := h.cfg.Modules[s.Module]
+	pick := func(vals ...ByteSize) ByteSize {
+		for _, v := range vals {
+			if v > 0 {
+				return v
+			}
+		}
+		return 0
+	}
+	timeout = s.Timeout
+	if timeout == 0 {
+		timeout = mc.Timeout
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	return timeout, pick(s.MemoryLimit, mc.MemoryLimit, h.opts.memory), pick(s.OutputLimit, mc.OutputLimit, DefaultOutputLimit)
 }
 
 // RunError is a run that failed: the script raised or returned an error, or the host
@@ -54,9 +77,10 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	if s.Module == "" {
 		return errors.New("host: a script needs a module name")
 	}
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = h.cfg.Modules[s.Module].Timeout
+	timeout, memory, output := h.limits(&s)
+	sb, err := h.sandboxFor(ctx, memory)
+	if err != nil {
+		return err
 	}
 	inst := &instance{
 		host:   h,
@@ -72,12 +96,13 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		inst.task.Args[i] = []byte(a)
 	}
 	ictx := context.WithValue(ctx, instanceKey{}, inst)
+	stderr := &oomWatcher{w: newLimitedWriter(orDiscard(s.Stderr), int64(output))}
 	mc := wazero.NewModuleConfig().
 		WithName(fmt.Sprintf("%s#%d", s.Module, h.seq.Add(1))).
 		WithStartFunctions(abi.ExportInitialize).
-		WithStdout(orDiscard(s.Stdout)).
-		WithStderr(orDiscard(s.Stderr))
-	mod, err := h.rt.InstantiateModule(ictx, h.guest, mc)
+		WithStdout(newLimitedWriter(orDiscard(s.Stdout), int64(output))).
+		WithStderr(stderr)
+	mod, err := sb.rt.InstantiateModule(ictx, sb.guest, mc)
 	if err != nil {
 		return fmt.Errorf("host: instantiating guest: %w", err)
 	}
@@ -100,6 +125,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		return runError(abi.NewError(abi.Canceled, "script canceled: "+context.Cause(rctx).Error()))
 	case callErr != nil:
 		var exit *sys.ExitError
+		if stderr.sawOOM() {
+			return runError(abi.NewError(abi.Internal, fmt.Sprintf("memory limit exceeded (%v)", memory)))
+		}
 		if errors.As(callErr, &exit) {
 			return runError(abi.NewError(abi.Internal, fmt.Sprintf("guest exited with code %d", exit.ExitCode())))
 		}

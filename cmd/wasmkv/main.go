@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/host"
@@ -32,9 +31,6 @@ const (
 	exitTimeout = 124
 )
 
-// defaultTimeout bounds a script when neither --timeout nor the module's config does.
-const defaultTimeout = 5 * time.Second
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -42,7 +38,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] FILE.lua [ARGS...]`
+const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua [ARGS...]`
 
 // run is the whole CLI, so tests can call it in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,6 +52,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "configuration file (YAML); default: the embedded default config")
 	module := fs.String("module", "", "module name, the policy actor (default: the script's file name without extension)")
 	timeout := fs.Duration("timeout", 0, "bound on the script's execution (default: the module's timeout, else 5s)")
+	var memoryLimit, outputLimit host.ByteSize
+	fs.Var(&memoryLimit, "memory-limit", "bound on the sandbox's memory, e.g. 64MiB (default: the module's memory_limit, else 128MiB)")
+	fs.Var(&outputLimit, "output-limit", "bound on what the script may print, per stream (default: the module's output_limit, else 1MiB)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitUsage
 	}
@@ -82,26 +81,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *module == "" {
 		*module = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
-	if *timeout == 0 {
-		*timeout = cfg.Modules[*module].Timeout
-	}
-	if *timeout == 0 {
-		*timeout = defaultTimeout
-	}
 	h, err := hostFor(ctx, cfgData, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
 	}
 	err = h.Run(ctx, host.Script{
-		Module:  *module,
-		Name:    filepath.Base(file),
-		Source:  src,
-		Args:    fs.Args()[1:],
-		Stdout:  stdout,
-		Stderr:  stderr,
-		Logger:  slog.New(slog.NewTextHandler(stderr, nil)),
-		Timeout: *timeout,
+		Module:      *module,
+		Name:        filepath.Base(file),
+		Source:      src,
+		Args:        fs.Args()[1:],
+		Stdout:      stdout,
+		Stderr:      stderr,
+		Logger:      slog.New(slog.NewTextHandler(stderr, nil)),
+		Timeout:     *timeout,
+		MemoryLimit: memoryLimit,
+		OutputLimit: outputLimit,
 	})
 	var re *host.RunError
 	switch {

@@ -1,0 +1,128 @@
+package host_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+func runErr(t *testing.T, err error) *host.RunError {
+	t.Helper()
+	var re *host.RunError
+	require.ErrorAs(t, err, &re)
+	return re
+}
+
+// TestTimeout: a stuck guest is stopped by the host within 100 ms of its deadline,
+// whether it spins in Lua or keeps calling the store.
+func TestTimeout(t *testing.T) {
+	h, _ := newClockHost(t)
+	for _, tc := range []struct{ name, src string }{
+		{"busy loop", `while true do end`},
+		{"store loop", `local c = require("store").get("app:cache") while true do c:set("k", 1) c:get("k") end`},
+		{"pcall loop", `while true do pcall(error, "x") end`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const timeout = 200 * time.Millisecond
+			start := time.Now()
+			err := h.Run(context.Background(), host.Script{Module: "test", Name: "loop.lua", Source: []byte(tc.src), Timeout: timeout})
+			elapsed := time.Since(start)
+			re := runErr(t, err)
+			assert.Equal(t, abi.Timeout, re.Kind)
+			assert.True(t, re.Retryable)
+			assert.Contains(t, re.Message, "timeout of 200ms")
+			// The instance is created before the deadline starts; allow for that too.
+			assert.Less(t, elapsed, timeout+100*time.Millisecond+instantiateAllowance, "stopped after %v", elapsed)
+		})
+	}
+}
+
+// instantiateAllowance covers creating an instance, which the timeout does not charge;
+// under -race it is slower than in production.
+const instantiateAllowance = 2 * time.Second
+
+func TestCancel(t *testing.T) {
+	h, _ := newClockHost(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+	err := h.Run(ctx, host.Script{Module: "test", Name: "loop.lua", Source: []byte(`while true do end`), Timeout: time.Minute})
+	re := runErr(t, err)
+	assert.Equal(t, abi.Canceled, re.Kind)
+}
+
+// TestMemoryLimit: the guest hits its memory limit with a clear error; the host's heap
+// does not grow with what the guest asked for.
+func TestMemoryLimit(t *testing.T) {
+	h := newHost(t, testConfig+"modules:\n  bomb: {memory_limit: 64MiB}\n")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, tc := range []struct{ name, src, want string }{
+		{"string.rep", `local s = string.rep("x", 2^30) print(#s)`, "memory limit exceeded (64MiB)"},
+		{"growing table", `local t = {} local i = 0 while true do i = i + 1 t[i] = {i, tostring(i)} end`, "memory limit exceeded (64MiB)"},
+		{"growing string", `local s = "x" while true do s = s .. s end`, "memory limit exceeded (64MiB)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr safeBuffer
+			err := h.Run(context.Background(), host.Script{Module: "bomb", Name: "bomb.lua", Source: []byte(tc.src), Stderr: &stderr, Timeout: time.Minute})
+			re := runErr(t, err)
+			assert.Equal(t, abi.Internal, re.Kind)
+			assert.Equal(t, tc.want, re.Message)
+		})
+	}
+	t.Run("deep recursion is a Lua error", func(t *testing.T) {
+		err := h.Run(context.Background(), host.Script{Module: "bomb", Name: "rec.lua", Source: []byte(`local function f(n) return 1 + f(n + 1) end return f(1)`), Timeout: time.Minute})
+		re := runErr(t, err)
+		assert.Contains(t, re.Message, "stack overflow")
+	})
+	t.Run("a fresh run after the bombs works", func(t *testing.T) {
+		out, err := runLuaAs(t, h, "bomb", `print(#string.rep("x", 1000))`)
+		require.NoError(t, err)
+		assert.Equal(t, "1000\n", out)
+	})
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapInuse) - int64(before.HeapInuse)
+	assert.Less(t, growth, int64(64<<20), "host heap grew by %d bytes", growth)
+}
+
+func TestOutputLimit(t *testing.T) {
+	h := newHost(t, testConfig+"modules:\n  chatty: {output_limit: 1KiB}\n")
+	var out safeBuffer
+	err := h.Run(context.Background(), host.Script{Module: "chatty", Name: "c.lua", Stdout: &out, Timeout: time.Minute,
+		Source: []byte(`for i = 1, 100000 do print(string.rep("y", 99)) end print("done")`)})
+	require.NoError(t, err)
+	got := out.String()
+	assert.Equal(t, strings.Repeat(strings.Repeat("y", 99)+"\n", 10)+strings.Repeat("y", 24)+"\n[wasmkv: output truncated at 1024 bytes]\n", got)
+
+	// The default is 1 MiB.
+	out = safeBuffer{}
+	err = h.Run(context.Background(), host.Script{Module: "test", Name: "c.lua", Stdout: &out, Timeout: time.Minute,
+		Source: []byte(`local s = string.rep("z", 1023) for i = 1, 2048 do print(s) end`)})
+	require.NoError(t, err)
+	assert.Equal(t, 1<<20+len("\n[wasmkv: output truncated at 1048576 bytes]\n"), len(out.String()))
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]host.ByteSize{"1048576": 1 << 20, "128MiB": 128 << 20, "512KiB": 512 << 10, "1GiB": 1 << 30, "2MB": 2000000, "7B": 7} {
+		got, err := host.ParseByteSize(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "-1", "12XB", "1.5MiB", "MiB"} {
+		_, err := host.ParseByteSize(in)
+		assert.Error(t, err, in)
+	}
+	assert.Equal(t, "128MiB", host.ByteSize(128<<20).String())
+	_, err := host.ParseConfig([]byte("modules:\n  m: {memory_limit: 1MiB}\n"))
+	assert.ErrorContains(t, err, "memory_limit must be at least 16MiB")
+}
