@@ -2,87 +2,118 @@ package engine
 
 import "time"
 
-// The expiry heap is a min-heap of the items that have a deadline, kept in
-// Memory.expiries with each item's position in item.heapIdx so that an
-// overwrite or delete can move or drop it in O(log n). It is what lets the
-// full-store rule purge expired keys without scanning the whole store on
-// every rejected write.
+// The expiry heap lets the full-store rule and the sweeper find expired keys
+// without scanning the store. It is a min-heap of deadlines with lazy
+// deletion: a write or delete never searches the heap, it only makes the
+// old entry stale (the entry remembers the version it was made for, and
+// every write changes the item's version). Stale entries are dropped when
+// they reach the top, or all at once when they outnumber the live ones.
+//
+// The eager alternative (an index in each item, fixed on every write) costs
+// a sift through the heap on each overwrite with a ttl; since a refreshed
+// deadline is almost always the latest one, a push here stops after one
+// comparison instead. Deadlines are stored inline so sifts compare
+// neighbouring memory rather than chase item pointers.
 
-// setDeadlineLocked sets it's deadline (zero: none) and keeps the heap in step.
-func (m *Memory) setDeadlineLocked(it *item, deadline time.Time) {
-	it.expiresAt = deadline
-	switch {
-	case deadline.IsZero() && it.heapIdx >= 0:
-		m.heapRemove(it.heapIdx)
-	case deadline.IsZero():
-	case it.heapIdx >= 0:
-		m.heapFix(it.heapIdx)
-	default:
-		it.heapIdx = len(m.expiries)
-		m.expiries = append(m.expiries, it)
-		m.heapUp(it.heapIdx)
+type deadline struct {
+	at      int64  // nanoseconds from Memory.base to the item's deadline, on the engine clock
+	version uint64 // the item's version when the deadline was set
+	it      *item
+}
+
+// compactSlack is how many stale entries the heap tolerates beyond one per
+// live deadline before it is rebuilt; it keeps tiny stores from compacting
+// on every write.
+const compactSlack = 64
+
+// current reports whether d is still the deadline of a stored item: a later
+// write, or removal (which zeroes the version), makes it stale.
+func (d deadline) current() bool { return d.it.version == d.version }
+
+// pushDeadlineLocked records it's deadline, which it.expiresAt already holds.
+func (m *Memory) pushDeadlineLocked(it *item) {
+	if len(m.expiries) >= 2*m.timed+compactSlack {
+		m.compactDeadlinesLocked()
+	}
+	m.expiries = append(m.expiries, deadline{at: int64(it.expiresAt.Sub(m.base)), version: it.version, it: it})
+	m.heapUp(len(m.expiries) - 1)
+}
+
+// compactDeadlinesLocked drops every stale entry and re-heapifies, in O(n).
+func (m *Memory) compactDeadlinesLocked() {
+	live := m.expiries[:0]
+	for _, d := range m.expiries {
+		if d.current() {
+			live = append(live, d)
+		}
+	}
+	clear(m.expiries[len(live):]) // let removed items be collected
+	m.expiries = live
+	for i := len(live)/2 - 1; i >= 0; i-- {
+		m.heapDown(i)
 	}
 }
 
-func (m *Memory) heapLess(i, j int) bool {
-	return m.expiries[i].expiresAt.Before(m.expiries[j].expiresAt)
+// purgeExpiredLocked frees keys expired at now, earliest deadline first, and
+// returns how many it freed. It stops after limit heap entries (stale ones
+// included) when limit >= 0, so a sweep can release the lock in between.
+func (m *Memory) purgeExpiredLocked(now time.Time, limit int) (freed, popped int) {
+	for len(m.expiries) > 0 && popped != limit {
+		top := m.expiries[0]
+		if top.current() {
+			if !top.it.expired(now) {
+				break
+			}
+			m.removeLocked(top.it)
+			freed++
+		}
+		m.heapPop()
+		popped++
+	}
+	return freed, popped
 }
 
-func (m *Memory) heapSwap(i, j int) {
-	h := m.expiries
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = i
-	h[j].heapIdx = j
+func (m *Memory) heapPop() {
+	last := len(m.expiries) - 1
+	m.expiries[0] = m.expiries[last]
+	m.expiries[last] = deadline{}
+	m.expiries = m.expiries[:last]
+	if last > 0 {
+		m.heapDown(0)
+	}
 }
 
 func (m *Memory) heapUp(j int) {
+	h := m.expiries
+	d := h[j]
 	for j > 0 {
 		i := (j - 1) / 2
-		if !m.heapLess(j, i) {
+		if h[i].at <= d.at {
 			break
 		}
-		m.heapSwap(i, j)
+		h[j] = h[i]
 		j = i
 	}
+	h[j] = d
 }
 
-// heapDown sifts i down and reports whether it moved.
-func (m *Memory) heapDown(i int) bool {
-	start, n := i, len(m.expiries)
+func (m *Memory) heapDown(i int) {
+	h := m.expiries
+	n := len(h)
+	d := h[i]
 	for {
-		l := 2*i + 1
-		if l >= n {
+		c := 2*i + 1
+		if c >= n {
 			break
 		}
-		c := l
-		if r := l + 1; r < n && m.heapLess(r, l) {
+		if r := c + 1; r < n && h[r].at < h[c].at {
 			c = r
 		}
-		if !m.heapLess(c, i) {
+		if d.at <= h[c].at {
 			break
 		}
-		m.heapSwap(i, c)
+		h[i] = h[c]
 		i = c
 	}
-	return i > start
-}
-
-func (m *Memory) heapFix(i int) {
-	if !m.heapDown(i) {
-		m.heapUp(i)
-	}
-}
-
-func (m *Memory) heapRemove(i int) {
-	last := len(m.expiries) - 1
-	it := m.expiries[i]
-	if i != last {
-		m.heapSwap(i, last)
-	}
-	m.expiries[last] = nil
-	m.expiries = m.expiries[:last]
-	if i != last {
-		m.heapFix(i)
-	}
-	it.heapIdx = -1
+	h[i] = d
 }

@@ -77,7 +77,8 @@ func TestSweepFreesExpiredEntries(t *testing.T) {
 
 // TestSweepFollowsDeadlines mixes random ttls, overwrites and deletes, then
 // walks the clock forward: after each sweep exactly the keys whose deadline
-// has passed are gone. This exercises the expiry heap's fix and remove paths.
+// has passed are gone. Overwrites and deletes leave stale heap entries behind,
+// so this also exercises their dropping and the heap's compaction.
 func TestSweepFollowsDeadlines(t *testing.T) {
 	ctx := context.Background()
 	m, clk := newMem(t, MemoryOptions{MaxSize: 100000})
@@ -117,9 +118,66 @@ func TestSweepFollowsDeadlines(t *testing.T) {
 			require.Equal(t, alive, stored, "key %s at step %d", k, step)
 		}
 		require.Equal(t, want, m.Len())
-		for i, it := range m.expiries {
-			require.Equal(t, i, it.heapIdx)
+		checkExpiryHeap(t, m)
+	}
+}
+
+// checkExpiryHeap verifies the heap order, that every stored item with a
+// deadline has exactly one current entry, and that stale entries stay bounded.
+func checkExpiryHeap(t *testing.T, m *Memory) {
+	t.Helper()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	current := map[*item]int{}
+	for i, d := range m.expiries {
+		if i > 0 {
+			require.LessOrEqual(t, m.expiries[(i-1)/2].at, d.at, "heap order at %d", i)
 		}
+		if d.current() {
+			current[d.it]++
+			require.Equal(t, int64(d.it.expiresAt.Sub(m.base)), d.at)
+		}
+	}
+	timed := 0
+	for _, it := range m.items {
+		if !it.expiresAt.IsZero() {
+			timed++
+			require.Equal(t, 1, current[it], "key %s has one current deadline", it.key)
+		}
+	}
+	require.Len(t, current, timed)
+	require.Equal(t, timed, m.timed)
+	require.LessOrEqual(t, len(m.expiries), 2*m.timed+compactSlack)
+}
+
+func TestExpiryHeapStaysBounded(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(m *Memory, i int)
+	}{
+		{"overwrites with a long ttl", func(m *Memory, i int) {
+			_ = m.Set(context.Background(), fmt.Sprintf("k%d", i%10), []byte("v"), time.Hour)
+		}},
+		{"ttl cleared by a plain set", func(m *Memory, i int) {
+			k := fmt.Sprintf("k%d", i%10)
+			_ = m.Set(context.Background(), k, []byte("v"), time.Hour)
+			_ = m.Set(context.Background(), k, []byte("v"), 0)
+		}},
+		{"deleted keys", func(m *Memory, i int) {
+			k := fmt.Sprintf("k%d", i)
+			_ = m.Set(context.Background(), k, []byte("v"), time.Hour)
+			_, _ = m.Delete(context.Background(), k)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := newMem(t, MemoryOptions{})
+			for i := range 10000 {
+				tc.write(m, i)
+			}
+			checkExpiryHeap(t, m)
+			assert.Less(t, len(m.expiries), 2*compactSlack+20, "stale entries are compacted away")
+		})
 	}
 }
 

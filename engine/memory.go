@@ -45,7 +45,6 @@ type item struct {
 	value     []byte
 	version   uint64
 	expiresAt time.Time // zero: no expiry
-	heapIdx   int       // position in Memory.expiries, -1 when the item has no deadline
 	prev      *item     // LRU neighbours, only maintained with eviction "lru"
 	next      *item
 }
@@ -72,9 +71,11 @@ type Memory struct {
 	mu       sync.RWMutex
 	items    map[string]*item
 	index    btree
-	expiries []*item // min-heap on expiresAt
-	lruHead  item    // sentinel: lruHead.next is the most recently used item
-	version  uint64  // last version handed out
+	expiries []deadline // min-heap of deadlines, some stale (see expiry_heap.go)
+	timed    int        // stored items that have a deadline
+	base     time.Time  // the clock's reading at creation; heap deadlines count from it
+	lruHead  item       // sentinel: lruHead.next is the most recently used item
+	version  uint64     // last version handed out
 
 	maxSize  int
 	lru      bool
@@ -121,6 +122,7 @@ func NewMemory(opts MemoryOptions) (*Memory, error) {
 	if m.clock == nil {
 		m.clock = SystemClock()
 	}
+	m.base = m.clock.Now()
 	m.lruHead.next, m.lruHead.prev = &m.lruHead, &m.lruHead
 	go m.sweepLoop()
 	return m, nil
@@ -148,10 +150,10 @@ func (m *Memory) sweep() int {
 	freed := 0
 	for {
 		m.mu.Lock()
-		n := m.purgeExpiredLocked(m.clock.Now(), sweepBatch)
+		n, popped := m.purgeExpiredLocked(m.clock.Now(), sweepBatch)
 		m.mu.Unlock()
 		freed += n
-		if n < sweepBatch {
+		if popped < sweepBatch {
 			return freed
 		}
 	}
@@ -367,7 +369,7 @@ func (m *Memory) slotLocked(key string, now time.Time) (*item, error) {
 		}
 		m.removeLocked(m.lruHead.prev)
 	}
-	it := &item{key: key, heapIdx: -1}
+	it := &item{key: key}
 	m.items[key] = it
 	m.index.insert(it)
 	// A new item joins the LRU list when writeLocked touches it.
@@ -377,38 +379,35 @@ func (m *Memory) slotLocked(key string, now time.Time) (*item, error) {
 // writeLocked stores a copy of value and a fresh version and deadline in it.
 func (m *Memory) writeLocked(it *item, value []byte, ttl time.Duration, now time.Time) {
 	m.version++
-	it.version = m.version
+	it.version = m.version // also makes any earlier heap entry of it stale
 	if value == nil {
 		value = []byte{} // a write always stores a value; nil would read back as "no value"
 	}
 	it.value = bytes.Clone(value)
-	var deadline time.Time
-	if ttl > 0 {
-		deadline = now.Add(ttl)
+	if !it.expiresAt.IsZero() {
+		m.timed--
 	}
-	m.setDeadlineLocked(it, deadline)
+	it.expiresAt = time.Time{}
+	if ttl > 0 {
+		it.expiresAt = now.Add(ttl)
+		m.timed++
+		m.pushDeadlineLocked(it)
+	}
 	m.touchLocked(it)
 }
 
-// removeLocked unlinks it from every structure.
+// removeLocked unlinks it from every structure. Its heap entry, if any,
+// goes stale with the version and is dropped later.
 func (m *Memory) removeLocked(it *item) {
 	delete(m.items, it.key)
 	m.index.remove(it.key)
-	m.setDeadlineLocked(it, time.Time{})
+	if !it.expiresAt.IsZero() {
+		m.timed--
+	}
+	it.version = 0
 	if m.lru {
 		m.unlinkLRU(it)
 	}
-}
-
-// purgeExpiredLocked frees up to limit (all when < 0) keys expired at now,
-// earliest deadline first, and returns how many it freed.
-func (m *Memory) purgeExpiredLocked(now time.Time, limit int) int {
-	n := 0
-	for len(m.expiries) > 0 && n != limit && m.expiries[0].expired(now) {
-		m.removeLocked(m.expiries[0])
-		n++
-	}
-	return n
 }
 
 // touchLocked marks it as the most recently used key (a no-op without LRU).

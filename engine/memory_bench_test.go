@@ -233,6 +233,7 @@ func BenchmarkSetParallel(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			b.ResetTimer() // RunParallel does not reset the timer as b.Loop does: keep the fill out
 			var seed atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(seed.Add(1) * 104729)
@@ -250,6 +251,7 @@ func BenchmarkGetParallel(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			b.ResetTimer() // RunParallel does not reset the timer as b.Loop does: keep the fill out
 			var seed atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(seed.Add(1) * 104729)
@@ -292,6 +294,7 @@ func BenchmarkMixedParallel(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			b.ResetTimer() // RunParallel does not reset the timer as b.Loop does: keep the fill out
 			var seed atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(seed.Add(1) * 104729)
