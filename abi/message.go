@@ -168,4 +168,7 @@ type Task struct {
 	Source []byte `cbor:"src"`
 	// Args are passed to the script as its varargs (...).
 	Args [][]byte `cbor:"args,omitempty"`
+	// MemoryLimit is the instance's memory limit in bytes, so the guest can size its
+	// garbage collector to it; 0 when unknown.
+	MemoryLimit int64 `cbor:"mem,omitempty"`
 }

@@ -10,14 +10,18 @@ import (
 
 const errorTypeName = "errors.Error"
 
+// errorsRegistryKey caches this run's errors module, so the global and require("errors")
+// are one table.
+const errorsRegistryKey = "wasmkv.errors"
+
 // errorsModule returns this state's errors module table, building it once, so that the
 // global and require("errors") are the same table.
 func errorsModule(L *lua.LState) *lua.LTable {
 	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
-	if t, ok := reg.RawGetString("wasmkv.errors").(*lua.LTable); ok {
+	if t, ok := reg.RawGetString(errorsRegistryKey).(*lua.LTable); ok {
 		return t
 	}
-	mt := L.NewTypeMetatable(errorTypeName)
+	mt := newTypeMetatable(L, errorTypeName)
 	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"kind":      func(L *lua.LState) int { L.Push(lua.LString(checkError(L).Kind)); return 1 },
 		"message":   func(L *lua.LState) int { L.Push(lua.LString(checkError(L).Message)); return 1 },
@@ -31,7 +35,7 @@ func errorsModule(L *lua.LState) *lua.LTable {
 	for _, k := range abi.KindNames {
 		mod.RawSetString(k.Name, lua.LString(k.Kind))
 	}
-	reg.RawSetString("wasmkv.errors", mod)
+	reg.RawSetString(errorsRegistryKey, mod)
 	return mod
 }
 
@@ -40,7 +44,16 @@ func openErrors(L *lua.LState) int {
 	return 1
 }
 
-// pushError pushes e as an error object.
+// newTypeMetatable registers a new metatable for a userdata type. Unlike
+// L.NewTypeMetatable it never returns an earlier run's table, which that run's script may
+// have changed.
+func newTypeMetatable(L *lua.LState, name string) *lua.LTable {
+	mt := L.NewTable()
+	L.SetField(L.Get(lua.RegistryIndex), name, mt)
+	return mt
+}
+
+// newErrorValue returns e as an error object.
 func newErrorValue(L *lua.LState, e *abi.Error) lua.LValue {
 	ud := L.NewUserData()
 	ud.Value = e

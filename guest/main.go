@@ -6,7 +6,7 @@
 package main
 
 import (
-	"bytes"
+	"runtime/debug"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -30,15 +30,28 @@ func runTask() {
 	finish(execute(resp.Task))
 }
 
+// theVM is this instance's Lua state, built on the first run.
+var theVM *vm
+
 // execute runs one task and returns its failure, or nil.
 func execute(t *abi.Task) *abi.Error {
-	L := newState()
-	defer L.Close()
+	if t.MemoryLimit > 0 {
+		// Go's collector grows the heap to twice what is live before it runs; inside a
+		// memory-limited instance that ends in an out-of-memory trap long before the
+		// live data needs it. A soft limit at half the instance's makes it collect first.
+		debug.SetMemoryLimit(t.MemoryLimit / 2)
+	}
+	if theVM == nil {
+		theVM = newVM()
+	}
+	theVM.reset()
+	L := theVM.L
 	defer releaseAll()
-	fn, err := L.Load(bytes.NewReader(t.Source), t.Name)
+	proto, err := chunks.compile(t.Name, t.Source)
 	if err != nil {
 		return abi.NewError(abi.Invalid, err.Error())
 	}
+	fn := L.NewFunctionFromProto(proto)
 	top := L.GetTop()
 	L.Push(fn)
 	for _, a := range t.Args {

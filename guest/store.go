@@ -27,7 +27,7 @@ type storeHandle struct {
 var open = map[*storeHandle]struct{}{}
 
 func openStore(L *lua.LState) int {
-	mt := L.NewTypeMetatable(storeTypeName)
+	mt := newTypeMetatable(L, storeTypeName)
 	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"get":     storeGet,
 		"set":     storeSet,

@@ -47,6 +47,12 @@ type ModuleConfig struct {
 	MemoryLimit ByteSize `yaml:"memory_limit"`
 	// OutputLimit bounds what one run may print, per stream (default 1MiB).
 	OutputLimit ByteSize `yaml:"output_limit"`
+	// PoolSize bounds the idle instances kept for the module (default 4).
+	PoolSize int `yaml:"pool_size"`
+	// IdleTimeout is how long an idle instance is kept (default 1m).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// Prewarm is how many instances New creates ahead of the first run (default 0).
+	Prewarm int `yaml:"prewarm"`
 }
 
 // Defaults of a store's limits.
@@ -155,6 +161,9 @@ func (c *Config) validate() error {
 		m := c.Modules[name]
 		if m.Timeout < 0 {
 			return configErrorf("module %q: timeout must not be negative", name)
+		}
+		if m.PoolSize < 0 || m.Prewarm < 0 || m.IdleTimeout < 0 {
+			return configErrorf("module %q: pool_size, prewarm and idle_timeout must not be negative", name)
 		}
 		if m.MemoryLimit < 0 || m.MemoryLimit > 4<<30 {
 			return configErrorf("module %q: memory_limit must be at most 4GiB", name)

@@ -26,16 +26,18 @@ import (
 // Host runs guests against a set of stores. It is safe for concurrent use: runs in
 // parallel each get their own instance and share the stores.
 type Host struct {
-	cfg      *Config
-	opts     options
-	cache    wazero.CompilationCache
-	mu       sync.Mutex
-	sandbox  map[uint32]*sandbox // by memory limit in pages
-	stores   map[string]*Store
-	policies *policy.Set
-	log      *slog.Logger
-	seq      atomic.Uint64
-	counters sync.Map // module name -> *PolicyCounters
+	cfg                        *Config
+	opts                       options
+	cache                      wazero.CompilationCache
+	mu                         sync.Mutex
+	sandbox                    map[uint32]*sandbox // by memory limit in pages
+	pools                      map[poolKey]*pool
+	stores                     map[string]*Store
+	policies                   *policy.Set
+	log                        *slog.Logger
+	seq                        atomic.Uint64
+	created, reused, discarded atomic.Uint64
+	counters                   sync.Map // module name -> *PolicyCounters
 }
 
 type options struct {
@@ -100,7 +102,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, configErrorf("%v", err)
 	}
-	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[uint32]*sandbox{}}
+	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[uint32]*sandbox{}, pools: map[poolKey]*pool{}}
 	for id, sc := range cfg.Stores {
 		s, err := newStore(id, sc, o.clock)
 		if err != nil {
@@ -120,6 +122,14 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if _, err := h.sandboxFor(ctx, o.memory); err != nil {
 		h.Close(ctx)
 		return nil, err
+	}
+	for _, name := range sortedKeys(cfg.Modules) {
+		if n := cfg.Modules[name].Prewarm; n > 0 {
+			if err := h.Prewarm(ctx, name, n); err != nil {
+				h.Close(ctx)
+				return nil, err
+			}
+		}
 	}
 	return h, nil
 }
@@ -179,6 +189,10 @@ func (h *Host) Close(ctx context.Context) error {
 	h.closeStores()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for key, p := range h.pools {
+		p.drain()
+		delete(h.pools, key)
+	}
 	var err error
 	for pages, sb := range h.sandbox {
 		err = errors.Join(err, sb.rt.Close(ctx))

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmkv/wasmkv/abi"
@@ -78,14 +77,20 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		return errors.New("host: a script needs a module name")
 	}
 	timeout, memory, output := h.limits(&s)
-	sb, err := h.sandboxFor(ctx, memory)
+	p, err := h.poolFor(ctx, s.Module, memory)
+	if err != nil {
+		return err
+	}
+	// Creating the instance is not charged to the script's timeout, only to ctx.
+	pi, err := p.take(ctx)
 	if err != nil {
 		return err
 	}
 	inst := &instance{
 		host:   h,
 		module: s.Module,
-		task:   &abi.Task{Name: s.Name, Source: s.Source, Args: make([][]byte, len(s.Args))},
+		task: &abi.Task{Name: s.Name, Source: s.Source, Args: make([][]byte, len(s.Args)),
+			MemoryLimit: int64(memory)},
 		policy: h.countersFor(s.Module),
 		log:    s.Logger,
 	}
@@ -95,34 +100,27 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	for i, a := range s.Args {
 		inst.task.Args[i] = []byte(a)
 	}
-	ictx := context.WithValue(ctx, instanceKey{}, inst)
 	stderr := &oomWatcher{w: newLimitedWriter(orDiscard(s.Stderr), int64(output))}
-	mc := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("%s#%d", s.Module, h.seq.Add(1))).
-		WithStartFunctions(abi.ExportInitialize).
-		WithStdout(newLimitedWriter(orDiscard(s.Stdout), int64(output))).
-		WithStderr(stderr)
-	mod, err := sb.rt.InstantiateModule(ictx, sb.guest, mc)
-	if err != nil {
-		return fmt.Errorf("host: instantiating guest: %w", err)
-	}
-	defer mod.Close(context.WithoutCancel(ctx))
-	defer inst.releaseAll()
+	pi.stdout.set(newLimitedWriter(orDiscard(s.Stdout), int64(output)))
+	pi.stderr.set(stderr)
 
-	rctx := ictx
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(ictx, timeout)
-		defer cancel()
-	}
-	_, callErr := mod.ExportedFunction(abi.ExportRun).Call(rctx)
+	rctx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
+	_, callErr := pi.mod.ExportedFunction(abi.ExportRun).Call(rctx)
+	cancel()
+	inst.releaseAll()
+	pi.stdout.set(nil)
+	pi.stderr.set(nil)
+	// Only an instance whose run ended normally goes back: one that trapped, timed out,
+	// hit its memory limit or lost a host call may be half-dead.
+	p.put(pi, callErr == nil && inst.failed == nil && inst.finished)
+
 	switch {
 	case inst.failed != nil:
 		return runError(inst.failed)
-	case callErr != nil && errors.Is(rctx.Err(), context.DeadlineExceeded):
+	case callErr != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
 		return runError(abi.NewError(abi.Timeout, fmt.Sprintf("script exceeded its timeout of %v", timeout)))
-	case callErr != nil && rctx.Err() != nil:
-		return runError(abi.NewError(abi.Canceled, "script canceled: "+context.Cause(rctx).Error()))
+	case callErr != nil && ctx.Err() != nil:
+		return runError(abi.NewError(abi.Canceled, "script canceled: "+context.Cause(ctx).Error()))
 	case callErr != nil:
 		var exit *sys.ExitError
 		if stderr.sawOOM() {

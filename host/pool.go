@@ -1,0 +1,234 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
+
+// Pool defaults, per module.
+const (
+	DefaultPoolSize    = 4
+	DefaultIdleTimeout = time.Minute
+)
+
+// recycleFraction: an instance whose linear memory passed this fraction of its limit is
+// not reused. Wasm memory never shrinks, so such an instance would start the next run
+// close to its limit.
+const recycleFraction = 0.75
+
+// pool keeps initialised instances of one module's sandbox, so that a run skips
+// instantiating the guest and starting its Go runtime.
+type pool struct {
+	h           *Host
+	sb          *sandbox
+	module      string
+	size        int
+	idleTimeout time.Duration
+	maxPages    uint32
+
+	mu   sync.Mutex
+	idle []*pooled // most recently used last
+}
+
+// pooled is one initialised instance.
+type pooled struct {
+	mod            api.Module
+	stdout, stderr *switchWriter
+	idleSince      time.Time
+}
+
+type poolKey struct {
+	module string
+	pages  uint32
+}
+
+// poolFor returns the pool of a module under a memory limit, making it on first use.
+func (h *Host) poolFor(ctx context.Context, module string, memory ByteSize) (*pool, error) {
+	sb, err := h.sandboxFor(ctx, memory)
+	if err != nil {
+		return nil, err
+	}
+	key := poolKey{module, memoryPages(memory)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.pools[key]; ok {
+		return p, nil
+	}
+	mc := h.cfg.Modules[module]
+	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages}
+	if p.size == 0 {
+		p.size = DefaultPoolSize
+	}
+	if p.idleTimeout == 0 {
+		p.idleTimeout = DefaultIdleTimeout
+	}
+	h.pools[key] = p
+	return p, nil
+}
+
+// take returns an idle instance, or a new one.
+func (p *pool) take(ctx context.Context) (*pooled, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		pi := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		p.h.reused.Add(1)
+		return pi, nil
+	}
+	p.mu.Unlock()
+	return p.instantiate(ctx)
+}
+
+// PoolStats counts what the instance pools did.
+type PoolStats struct {
+	// Created counts instances made; Reused counts runs that took an idle instance.
+	Created, Reused uint64
+	// Discarded counts instances closed after a run that trapped, timed out, hit a
+	// limit, or left the instance too big to keep.
+	Discarded uint64
+}
+
+// PoolStats returns the host's pool counters so far.
+func (h *Host) PoolStats() PoolStats {
+	return PoolStats{Created: h.created.Load(), Reused: h.reused.Load(), Discarded: h.discarded.Load()}
+}
+
+func (p *pool) instantiate(ctx context.Context) (*pooled, error) {
+	pi := &pooled{stdout: &switchWriter{}, stderr: &switchWriter{}}
+	mc := wazero.NewModuleConfig().
+		WithName(fmt.Sprintf("%s#%d", p.module, p.h.seq.Add(1))).
+		WithStartFunctions(abi.ExportInitialize).
+		WithStdout(pi.stdout).
+		WithStderr(pi.stderr)
+	mod, err := p.sb.rt.InstantiateModule(ctx, p.sb.guest, mc)
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiating guest: %w", err)
+	}
+	pi.mod = mod
+	p.h.created.Add(1)
+	return pi, nil
+}
+
+// put returns an instance after a run; reusable is false for one that must be discarded.
+func (p *pool) put(pi *pooled, reusable bool) {
+	if reusable && pi.mod.Memory() != nil && float64(pi.mod.Memory().Size()/wasmPage) > recycleFraction*float64(p.maxPages) {
+		reusable = false
+	}
+	now := time.Now()
+	p.mu.Lock()
+	var drop []*pooled
+	switch {
+	case reusable && len(p.idle) < p.size:
+		pi.idleSince = now
+		p.idle = append(p.idle, pi)
+	case !reusable:
+		p.h.discarded.Add(1)
+		fallthrough
+	default:
+		drop = append(drop, pi)
+	}
+	drop = append(drop, p.expireLocked(now)...)
+	p.mu.Unlock()
+	closeAll(drop)
+}
+
+// expireLocked removes the instances idle longer than the idle timeout.
+func (p *pool) expireLocked(now time.Time) []*pooled {
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n].idleSince) > p.idleTimeout {
+		n++
+	}
+	expired := append([]*pooled(nil), p.idle[:n]...)
+	p.idle = append(p.idle[:0], p.idle[n:]...)
+	return expired
+}
+
+// prewarm fills the pool up to n idle instances.
+func (p *pool) prewarm(ctx context.Context, n int) error {
+	for {
+		p.mu.Lock()
+		have := len(p.idle)
+		p.mu.Unlock()
+		if have >= min(n, p.size) {
+			return nil
+		}
+		pi, err := p.instantiate(ctx)
+		if err != nil {
+			return err
+		}
+		p.put(pi, true)
+	}
+}
+
+// drain closes every idle instance.
+func (p *pool) drain() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	closeAll(idle)
+}
+
+func closeAll(ps []*pooled) {
+	for _, pi := range ps {
+		pi.mod.Close(context.Background())
+	}
+}
+
+// Prewarm creates idle instances for a module ahead of its first runs: n of them, at most
+// its pool size. A module's config can ask for this with prewarm.
+func (h *Host) Prewarm(ctx context.Context, module string, n int) error {
+	_, memory, _ := h.limits(&Script{Module: module})
+	p, err := h.poolFor(ctx, module, memory)
+	if err != nil {
+		return err
+	}
+	return p.prewarm(ctx, n)
+}
+
+// Idle returns how many initialised instances a module has waiting.
+func (h *Host) Idle(module string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for key, p := range h.pools {
+		if key.module == module {
+			p.mu.Lock()
+			n += len(p.idle)
+			p.mu.Unlock()
+		}
+	}
+	return n
+}
+
+// switchWriter is an instance's stdout or stderr: each run points it at that run's
+// writer, and between runs output is dropped.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	s.w = w
+	s.mu.Unlock()
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	if w == nil {
+		return len(p), nil
+	}
+	return w.Write(p)
+}
