@@ -686,7 +686,9 @@ func (r *Redis) replaceClient(old *redis.Client) {
 		return
 	}
 	r.client.Store(r.newClient())
-	_ = old.Close()
+	// Calls still running on old finish within their OpTimeout; calls that
+	// pick it up later fail to dial and move on to the new client.
+	time.AfterFunc(r.opTimeout, func() { _ = old.Close() })
 }
 
 // call is one engine call: its deadline and its metrics.
