@@ -90,7 +90,8 @@ type Memory struct {
 var _ Engine = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory engine and starts its sweeper, which
-// runs every CleanupInterval until Close.
+// runs every CleanupInterval until Close. The sweeper's goroutine keeps the
+// engine reachable, so an engine that is never closed is never collected.
 func NewMemory(opts MemoryOptions) (*Memory, error) {
 	if opts.MaxSize < 0 {
 		return nil, fmt.Errorf("engine: memory: max size %d is negative", opts.MaxSize)
