@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/guest/sdk"
 )
 
 // main never runs in reactor mode; the Go toolchain still wants one.
@@ -18,16 +19,16 @@ func main() {}
 
 // runTask is the body of the exported run function.
 func runTask() {
-	var resp abi.Response
-	if err := hostCall(&abi.Request{Op: abi.OpTask}, &resp); err != nil {
-		finish(err)
+	task, err := sdk.Task()
+	if err != nil {
+		sdk.Finish(err)
 		return
 	}
-	if resp.Task == nil {
-		finish(abi.NewError(abi.Internal, "host sent no task"))
+	if e := execute(task); e != nil {
+		sdk.Finish(e)
 		return
 	}
-	finish(execute(resp.Task))
+	sdk.Finish(nil)
 }
 
 // theVM is this instance's Lua state, built on the first run.
@@ -69,10 +70,4 @@ func execute(t *abi.Task) *abi.Error {
 		return toError(e, L.ToStringMeta(e).String())
 	}
 	return nil
-}
-
-// finish reports the outcome. Nothing can be done if the host refuses it.
-func finish(e *abi.Error) {
-	var resp abi.Response
-	_ = hostCall(&abi.Request{Op: abi.OpFinish, Err: e}, &resp)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/guest/luacbor"
+	"github.com/wasmkv/wasmkv/guest/sdk"
 )
 
 const storeTypeName = "store.Store"
@@ -140,7 +141,7 @@ func storeOpen(L *lua.LState) int {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "store id is empty"))
 	}
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	s := &storeHandle{handle: resp.Handle}
@@ -158,7 +159,7 @@ func storeGet(L *lua.LState) int {
 		return n
 	}
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: abi.OpGet, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpGet, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	v, err := luacbor.Decode(L, resp.Value)
@@ -209,7 +210,7 @@ func storeSet(L *lua.LState) int {
 	}
 	valueBuf = val
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: abi.OpSet, Handle: s.handle, Key: []byte(key), Value: val, TTL: ttl}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpSet, Handle: s.handle, Key: []byte(key), Value: val, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LFalse, e)
 	}
 	L.Push(lua.LTrue)
@@ -226,7 +227,7 @@ func boolOp(L *lua.LState, fname string, op abi.Op) int {
 		return n
 	}
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
 		return pushFailure(L, lua.LFalse, e)
 	}
 	L.Push(lua.LBool(resp.OK))
@@ -251,7 +252,7 @@ func release(s *storeHandle) {
 	s.released = true
 	delete(open, s)
 	var resp abi.Response
-	_ = hostCall(&abi.Request{Op: abi.OpRelease, Handle: s.handle}, &resp)
+	_ = sdk.Call(&abi.Request{Op: abi.OpRelease, Handle: s.handle}, &resp)
 }
 
 // releaseAll releases what a run left open. The host also drops them when the run

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/guest/luacbor"
+	"github.com/wasmkv/wasmkv/guest/sdk"
 )
 
 // The extended handle API: entry, put, incr, list and info.
@@ -73,7 +74,7 @@ func storeEntry(L *lua.LState) int {
 		return n
 	}
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: abi.OpEntry, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpEntry, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	return returnEntry(L, resp.Entry)
@@ -122,7 +123,7 @@ func storePut(L *lua.LState) int {
 	}
 	valueBuf, req.Value = val, val
 	var resp abi.Response
-	if e := hostCall(&req, &resp); e != nil {
+	if e := sdk.Call(&req, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	return returnEntry(L, resp.Entry)
@@ -143,7 +144,7 @@ func storeIncr(L *lua.LState) int {
 		return pushFailure(L, lua.LNil, e)
 	}
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: abi.OpIncr, Handle: s.handle, Key: []byte(key), Delta: delta, TTL: ttl}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpIncr, Handle: s.handle, Key: []byte(key), Delta: delta, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	v, err := luacbor.Decode(L, resp.Value)
@@ -187,7 +188,7 @@ func storeList(L *lua.LState) int {
 		}
 	}
 	var resp abi.Response
-	if e := hostCall(&req, &resp); e != nil {
+	if e := sdk.Call(&req, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	items := L.CreateTable(len(resp.Page.Items), 0)
@@ -213,7 +214,7 @@ func storeInfo(L *lua.LState) int {
 		return pushFailure(L, lua.LNil, errReleased)
 	}
 	var resp abi.Response
-	if e := hostCall(&abi.Request{Op: abi.OpInfo, Handle: s.handle}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpInfo, Handle: s.handle}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	i := resp.Info

@@ -1,6 +1,6 @@
 //go:build wasip1
 
-package main
+package sdk
 
 import (
 	"runtime"
@@ -31,6 +31,3 @@ func takeHost(resp []byte) int64 {
 	runtime.KeepAlive(resp)
 	return n
 }
-
-//go:wasmexport run
-func run() { runTask() }
