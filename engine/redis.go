@@ -289,8 +289,10 @@ func (r *Redis) Close() error {
 }
 
 // Info describes the Redis engine. Durable is true when the server writes
-// an append-only file (CONFIG GET appendonly is "yes"). RDB snapshots alone
-// do not count: they lose every acknowledged write since the last snapshot.
+// an append-only file (CONFIG GET appendonly is "yes"); with the default
+// appendfsync everysec, a power loss can still cost the last second. RDB
+// snapshots alone do not count: they lose every acknowledged write since the
+// last snapshot.
 // A server that refuses CONFIG (managed services often do) or cannot be
 // reached is reported as not durable until a reading succeeds; a reading is
 // trusted for a minute, then refreshed in the background.

@@ -516,3 +516,24 @@ func TestRedisClose(t *testing.T) {
 	_, _, err := r.Get(context.Background(), "k")
 	require.ErrorIs(t, err, ErrUnavailable)
 }
+
+func TestPrefixSuccessor(t *testing.T) {
+	for _, tc := range []struct {
+		prefix, want string
+		ok           bool
+	}{
+		{"", "", false},
+		{"a", "b", true},
+		{"a/", "a0", true},
+		{"a\xff", "b", true},
+		{"a\xff\xff", "b", true},
+		{"\xff", "", false},
+		{"\xff\xff", "", false},
+		{"\x00", "\x01", true},
+		{"ab\xfe", "ab\xff", true},
+	} {
+		got, ok := prefixSuccessor(tc.prefix)
+		assert.Equal(t, tc.ok, ok, "%q", tc.prefix)
+		assert.Equal(t, tc.want, got, "%q", tc.prefix)
+	}
+}
