@@ -1,0 +1,256 @@
+package abi_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
+
+// Hand-made hostile inputs, one per decode limit of abi/codec.go. Each is written in hex
+// with spaces between CBOR items, so a reader can check it against RFC 8949.
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	require.NoError(t, err)
+	return b
+}
+
+// Fragments used below.
+const (
+	opGet  = "62 6f70 05"          // "op": 5
+	opSet  = "62 6f70 06"          // "op": 6
+	valKey = "63 76616c"           // "val"
+	keyKey = "63 6b6579"           // "key"
+	idKey  = "62 6964"             // "id"
+	arr1   = "81"                  // an array of one element
+	empty  = "80"                  // the empty array
+	tag0   = "c0"                  // tag 0 (date/time string)
+	tooMny = "9a 00100001"         // an array declaring MaxElements+1 elements, and nothing after
+	mapMny = "ba 00100001"         // a map declaring MaxElements+1 pairs
+	huge   = "5b ffffffffffffffff" // a byte string declaring 2^64-1 bytes
+)
+
+// requireDecodeError asserts that err is a *abi.DecodeError for what, whose message
+// contains each of the fragments.
+func requireDecodeError(t *testing.T, err error, what string, fragments ...string) {
+	t.Helper()
+	var de *abi.DecodeError
+	require.True(t, errors.As(err, &de), "want *abi.DecodeError, got %T: %v", err, err)
+	require.Equal(t, what, de.What)
+	require.ErrorContains(t, err, "abi: malformed "+what+": ")
+	for _, f := range fragments {
+		require.ErrorContains(t, err, f)
+	}
+}
+
+func decodeRequest(t *testing.T, h string) error {
+	t.Helper()
+	var r abi.Request
+	return abi.DecodeRequest(unhex(t, h), &r)
+}
+
+func decodeResponse(t *testing.T, h string) error {
+	t.Helper()
+	var r abi.Response
+	return abi.DecodeResponse(unhex(t, h), &r)
+}
+
+// nested returns n arrays nested in each other around an empty array: n+1 levels.
+func nested(n int) string { return strings.Repeat(arr1, n) + empty }
+
+func TestLimitNesting(t *testing.T) {
+	require.Equal(t, 40, abi.MaxMessageDepth)
+	// The request map is level 1, so a value of MaxMessageDepth-1 levels reaches the limit.
+	atLimit := "a2 " + opSet + " " + valKey + " " + nested(abi.MaxMessageDepth-2)
+	overLimit := "a2 " + opSet + " " + valKey + " " + nested(abi.MaxMessageDepth-1)
+	require.NoError(t, decodeRequest(t, atLimit))
+	requireDecodeError(t, decodeRequest(t, overLimit), "request", "exceeded max nested level 40")
+
+	// The same through a field the host does not know: depth is checked before fields.
+	require.NoError(t, decodeRequest(t, "a2 "+opGet+" 61 78 "+nested(abi.MaxMessageDepth-2)))
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 78 "+nested(abi.MaxMessageDepth-1)), "request", "max nested level")
+
+	// Responses have the same bound.
+	require.NoError(t, decodeResponse(t, "a1 "+valKey+" "+nested(abi.MaxMessageDepth-2)))
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" "+nested(abi.MaxMessageDepth-1)), "response", "max nested level 40")
+
+	// Maps count as arrays do: {"a": {"a": ... }}.
+	maps := func(n int) string { return strings.Repeat("a1 6161 ", n) + "00" }
+	require.NoError(t, decodeResponse(t, maps(abi.MaxMessageDepth)))
+	requireDecodeError(t, decodeResponse(t, maps(abi.MaxMessageDepth+1)), "response", "max nested level")
+}
+
+func TestLimitElements(t *testing.T) {
+	require.Equal(t, 1<<20, abi.MaxElements)
+	// A declared count over the limit is refused from its head alone: nothing follows it.
+	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" "+tooMny), "request",
+		"exceeded max number of elements 1048576 for CBOR array")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" "+mapMny), "request",
+		"exceeded max number of key-value pairs 1048576 for CBOR map")
+	requireDecodeError(t, decodeRequest(t, mapMny), "request", "key-value pairs")
+	// A count of 2^64-1 is refused as well, before any arithmetic on it can overflow.
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" 9b ffffffffffffffff"), "response", "too large")
+
+	// Exactly MaxElements is accepted.
+	head := unhex(t, "a2 "+opSet+" "+valKey+" 9a 00100000")
+	b := append(head, make([]byte, abi.MaxElements)...) // MaxElements zeros
+	var r abi.Request
+	require.NoError(t, abi.DecodeRequest(b, &r))
+	require.Len(t, []byte(r.Value), 5+abi.MaxElements)
+	require.NoError(t, abi.CheckValue(r.Value))
+	requireDecodeError(t, abi.CheckValue(append(unhex(t, tooMny), make([]byte, abi.MaxElements+1)...)), "value", "max number of elements")
+}
+
+func TestLimitDuplicateKeys(t *testing.T) {
+	// {"op": 5, "op": 6}
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+opSet), "request", `duplicate map key "op"`)
+	// Unknown keys are checked too: {"op": 5, "x": 1, "x": 2}.
+	requireDecodeError(t, decodeRequest(t, "a3 "+opGet+" 6178 01 6178 02"), "request", `duplicate map key "x"`)
+	// Inside a nested message map: {"op": 2, "err": {"kind": "Invalid", "kind": "Unknown", "msg": ""}}.
+	requireDecodeError(t, decodeRequest(t,
+		"a2 62 6f70 02 63 657272 a3 64 6b696e64 67 496e76616c6964 64 6b696e64 67 556e6b6e6f776e 63 6d7367 60"),
+		"request", `duplicate map key "kind"`)
+	// In a response as well: {"ok": true, "ok": false}.
+	requireDecodeError(t, decodeResponse(t, "a2 626f6b f5 626f6b f4"), "response", "duplicate map key")
+	// Current behaviour: field names match case-insensitively, so "OP" is the field op,
+	// and "op" with "OP" is a duplicate. (See docs/abi.md; keys MUST be sent in lower case.)
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 62 4f50 06"), "request", `duplicate map key "OP"`)
+	var r abi.Request
+	require.NoError(t, abi.DecodeRequest(unhex(t, "a1 62 4f50 05"), &r))
+	require.Equal(t, abi.OpGet, r.Op)
+}
+
+func TestLimitIndefiniteLength(t *testing.T) {
+	for name, c := range map[string]struct{ request, value, msg string }{
+		"array":       {"a2 " + opSet + " " + valKey + " 9f 01 ff", "9f 01 ff", "indefinite-length array isn't allowed"},
+		"map":         {"bf " + opGet + " ff", "bf 6161 01 ff", "indefinite-length map isn't allowed"},
+		"byte string": {"a2 " + opGet + " " + keyKey + " 5f 41 61 ff", "5f 41 61 ff", "indefinite-length byte string isn't allowed"},
+		"text string": {"a2 62 6f70 03 " + idKey + " 7f 61 61 ff", "7f 61 61 ff", "indefinite-length UTF-8 text string isn't allowed"},
+		"empty array": {"9f ff", "81 9f ff", "indefinite-length array isn't allowed"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			requireDecodeError(t, decodeRequest(t, c.request), "request", c.msg)
+			requireDecodeError(t, abi.CheckValue(unhex(t, c.value)), "value", c.msg)
+		})
+	}
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" bf ff"), "response", "indefinite-length map")
+}
+
+func TestLimitTags(t *testing.T) {
+	// A tag around the whole message, around a field, and inside an embedded value.
+	requireDecodeError(t, decodeRequest(t, tag0+" a1 "+opGet), "request", "CBOR tag isn't allowed")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" d8 18 41 61"), "request", "CBOR tag isn't allowed")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" c1 1a 5f5e1000"), "request", "CBOR tag isn't allowed")
+	// Bignums (tags 2 and 3) and self-described CBOR (55799) are tags like any other.
+	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" c2 41 01"), "request", "tag")
+	requireDecodeError(t, decodeRequest(t, "d9 d9f7 a1 "+opGet), "request", "tag")
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" "+tag0+" 60"), "response", "tag")
+}
+
+func TestLimitTrailingBytes(t *testing.T) {
+	requireDecodeError(t, decodeRequest(t, "a1 "+opGet+" 00"), "request", "1 bytes of extraneous data starting at index 5")
+	// Two requests back to back are one request and trailing bytes.
+	requireDecodeError(t, decodeRequest(t, "a1 "+opGet+" a1 "+opGet), "request", "extraneous data")
+	requireDecodeError(t, decodeResponse(t, "a0 a0"), "response", "extraneous data")
+}
+
+func TestLimitDeclaredLengthLongerThanData(t *testing.T) {
+	// A key declaring 4 bytes with 2 present, and one declaring 2^64-1 bytes with 1.
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 44 0102"), "request", "unexpected EOF")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 5a 7fffffff 00"), "request", "unexpected EOF")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" "+huge+" 00"), "request", "too large")
+	// A map declaring more pairs than follow, and a text string cut short.
+	requireDecodeError(t, decodeRequest(t, "a3 "+opGet), "request", "unexpected EOF")
+	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 03 "+idKey+" 69 6170"), "request", "unexpected EOF")
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" 5a ffffffff"), "response", "unexpected EOF")
+	// The empty input.
+	requireDecodeError(t, decodeRequest(t, ""), "request", "EOF")
+	requireDecodeError(t, abi.CheckValue(unhex(t, huge)), "value", "too large")
+}
+
+func TestLimitInvalidUTF8(t *testing.T) {
+	// "id": "\xc3(" (a truncated two-byte sequence), a map key "\xff", and an error message.
+	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 03 "+idKey+" 62 c328"), "request", "invalid UTF-8 string")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 ff 01"), "request", "invalid UTF-8 string")
+	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 02 63 657272 a2 64 6b696e64 67 556e6b6e6f776e 63 6d7367 61 80"),
+		"request", "invalid UTF-8 string")
+	requireDecodeError(t, decodeResponse(t, "a1 64 696e666f a1 62 6964 61 fe"), "response", "invalid UTF-8")
+	// A byte string holds any bytes: the same bytes as a key are fine.
+	require.NoError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 42 c328"))
+}
+
+func TestLimitWrongTypes(t *testing.T) {
+	// Not a limit of its own, but what a guest in another language meets first: each field
+	// has one CBOR type, and another is a DecodeError rather than a conversion.
+	for name, h := range map[string]string{
+		"key as text":     "a2 " + opGet + " " + keyKey + " 61 6b",
+		"op too large":    "a1 62 6f70 19 012c",
+		"negative handle": "a2 " + opGet + " 61 68 20",
+		"ttl as float":    "a2 " + opSet + " 63 74746c fb 408f400000000000",
+		"absent as int":   "a2 62 6f70 0a 66 616273656e74 01",
+		"message array":   "82 62 6f70 05",
+	} {
+		t.Run(name, func(t *testing.T) {
+			requireDecodeError(t, decodeRequest(t, h), "request", "cannot unmarshal")
+		})
+	}
+}
+
+func TestCheckValueLimits(t *testing.T) {
+	require.Equal(t, 32, abi.MaxValueDepth)
+	// Depth: the top-level array or map is level 1.
+	require.NoError(t, abi.CheckValue(unhex(t, nested(abi.MaxValueDepth-1))))
+	requireDecodeError(t, abi.CheckValue(unhex(t, nested(abi.MaxValueDepth))), "value", "exceeded max nested level 32")
+	mixed := strings.Repeat("a1 6161 81 ", abi.MaxValueDepth/2) // 32 levels of map, array, map, ...
+	require.NoError(t, abi.CheckValue(unhex(t, mixed+"00")))
+	requireDecodeError(t, abi.CheckValue(unhex(t, mixed+"80")), "value", "max nested level")
+	// Scalars have no depth.
+	require.NoError(t, abi.CheckValue(unhex(t, "00")))
+
+	// Empty input.
+	requireDecodeError(t, abi.CheckValue(nil), "value", "empty")
+	requireDecodeError(t, abi.CheckValue([]byte{}), "value", "empty")
+	// Trailing bytes: a value is exactly one item.
+	requireDecodeError(t, abi.CheckValue(unhex(t, "01 02")), "value", "extraneous data")
+	requireDecodeError(t, abi.CheckValue(unhex(t, "a0 a0")), "value", "extraneous data")
+	// The other message limits hold for values too.
+	requireDecodeError(t, abi.CheckValue(unhex(t, "c1 00")), "value", "tag")
+	requireDecodeError(t, abi.CheckValue(unhex(t, "bf ff")), "value", "indefinite-length")
+	requireDecodeError(t, abi.CheckValue(unhex(t, tooMny)), "value", "max number of elements")
+	requireDecodeError(t, abi.CheckValue(unhex(t, "44 00")), "value", "unexpected EOF")
+	requireDecodeError(t, abi.CheckValue(unhex(t, "ff")), "value", "break")
+	requireDecodeError(t, abi.CheckValue(unhex(t, "1c")), "value", "additional information")
+	requireDecodeError(t, abi.CheckValue(unhex(t, "f8 10")), "value", "simple value")
+}
+
+// TestCheckValueDoesNotCatch documents what CheckValue lets through today: it checks
+// well-formedness (RFC 8949 §5.3.1) within the limits, not validity (§5.3.2). The host
+// stores such values as they are; docs/abi.md tells guests not to send them.
+func TestCheckValueDoesNotCatch(t *testing.T) {
+	for name, h := range map[string]string{
+		"invalid UTF-8 in a text string": "61 ff",
+		"invalid UTF-8 in a map key":     "a1 62 c328 01",
+		"duplicate map key":              "a2 6161 01 6161 02",
+		"map key that is an array":       "a1 80 01",
+		"simple value 0":                 "e0",
+		"simple value 255":               "f8 ff",
+		"undefined":                      "f7",
+		"non-shortest integer head":      "1b 0000000000000001",
+		"half-precision NaN":             "f9 7e00",
+		"integer beyond int64":           "1b ffffffffffffffff",
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, abi.CheckValue(unhex(t, h)))
+		})
+	}
+	// The request decoder does not look inside a value either: the invalid UTF-8 and the
+	// duplicate key above pass DecodeRequest inside "val" (but not outside it).
+	require.NoError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" 61 ff"))
+	require.NoError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" a2 6161 01 6161 02"))
+}
