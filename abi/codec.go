@@ -20,15 +20,23 @@ const (
 )
 
 var (
-	// EncMode encodes messages. It is deterministic (core deterministic encoding,
-	// RFC 8949 §4.2), so one message always has one encoding and test vectors are stable.
+	// EncMode encodes messages. It is deterministic (map keys sorted as RFC 8949 §4.2.1
+	// says, shortest integer heads, floats always as float64), so one message always has
+	// one encoding and test vectors are stable. Absent byte strings and arrays are empty,
+	// never null.
 	EncMode cbor.UserBufferEncMode
 	// DecMode decodes messages. It refuses: nesting deeper than [MaxMessageDepth];
-	// arrays or maps with more than [MaxElements] entries; duplicate map keys;
+	// arrays or maps with more than [MaxElements] entries; duplicate map keys; field
+	// names that differ from the documented ones, even only in case, and unknown fields
+	// (a misspelt condition must not turn a conditional put into a plain one);
 	// indefinite-length items (each length is known up front, so a bound can be checked
 	// before reading); every tag; invalid UTF-8 in text strings; and trailing bytes
 	// after the message. A declared length longer than the data is an error too.
 	DecMode cbor.DecMode
+	// ResponseDecMode decodes responses. It has the limits of [DecMode] but ignores
+	// fields it does not know, so a newer host may add response fields without breaking
+	// older guests.
+	ResponseDecMode cbor.DecMode
 	// ValueDecMode checks and decodes stored values. It has the limits of [DecMode],
 	// with nesting bounded by [MaxValueDepth], and decodes integers to int64.
 	ValueDecMode cbor.DecMode
@@ -36,7 +44,8 @@ var (
 
 func init() {
 	var err error
-	if EncMode, err = (cbor.EncOptions{Sort: cbor.SortCoreDeterministic, ShortestFloat: cbor.ShortestFloatNone}).UserBufferEncMode(); err != nil {
+	if EncMode, err = (cbor.EncOptions{Sort: cbor.SortCoreDeterministic, ShortestFloat: cbor.ShortestFloatNone,
+		NilContainers: cbor.NilContainerAsEmpty}).UserBufferEncMode(); err != nil {
 		panic(err)
 	}
 	opts := cbor.DecOptions{
@@ -49,7 +58,14 @@ func init() {
 		IntDec:           cbor.IntDecConvertSigned,
 		UTF8:             cbor.UTF8RejectInvalid,
 	}
-	if DecMode, err = opts.DecMode(); err != nil {
+	msgOpts := opts
+	msgOpts.FieldNameMatching = cbor.FieldNameMatchingCaseSensitive
+	msgOpts.ExtraReturnErrors = cbor.ExtraDecErrorUnknownField
+	if DecMode, err = msgOpts.DecMode(); err != nil {
+		panic(err)
+	}
+	msgOpts.ExtraReturnErrors = cbor.ExtraDecErrorNone
+	if ResponseDecMode, err = msgOpts.DecMode(); err != nil {
 		panic(err)
 	}
 	opts.MaxNestedLevels = MaxValueDepth
@@ -67,7 +83,7 @@ type DecodeError struct {
 func (e *DecodeError) Error() string { return fmt.Sprintf("abi: malformed %s: %v", e.What, e.Err) }
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// DecodeRequest decodes one request; trailing bytes are an error.
+// DecodeRequest decodes one request with [DecMode]; trailing bytes are an error.
 func DecodeRequest(b []byte, r *Request) error {
 	if err := DecMode.Unmarshal(b, r); err != nil {
 		return &DecodeError{What: "request", Err: err}
@@ -75,9 +91,9 @@ func DecodeRequest(b []byte, r *Request) error {
 	return nil
 }
 
-// DecodeResponse decodes one response; trailing bytes are an error.
+// DecodeResponse decodes one response with [ResponseDecMode]; trailing bytes are an error.
 func DecodeResponse(b []byte, r *Response) error {
-	if err := DecMode.Unmarshal(b, r); err != nil {
+	if err := ResponseDecMode.Unmarshal(b, r); err != nil {
 		return &DecodeError{What: "response", Err: err}
 	}
 	return nil

@@ -43,6 +43,16 @@ func ParseKind(s string) (k Kind, ok bool) {
 	return "", false
 }
 
+// Valid reports whether k is exactly one of the kinds above.
+func (k Kind) Valid() bool {
+	for _, n := range KindNames {
+		if k == n.Kind {
+			return true
+		}
+	}
+	return false
+}
+
 // Retryable reports whether errors of this kind are retryable by default.
 func (k Kind) Retryable() bool {
 	return k == Unavailable || k == Timeout || k == RateLimited

@@ -5,6 +5,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,7 +31,8 @@ type Host struct {
 	opts                       options
 	cache                      wazero.CompilationCache
 	mu                         sync.Mutex
-	sandbox                    map[uint32]*sandbox // by memory limit in pages
+	lua                        *Guest
+	sandbox                    map[sandboxKey]*sandbox
 	pools                      map[poolKey]*pool
 	stores                     map[string]*Store
 	policies                   *policy.Set
@@ -102,7 +104,8 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, configErrorf("%v", err)
 	}
-	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[uint32]*sandbox{}, pools: map[poolKey]*pool{}}
+	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[sandboxKey]*sandbox{}, pools: map[poolKey]*pool{}}
+	h.lua = &Guest{wasm: o.guest}
 	for id, sc := range cfg.Stores {
 		s, err := newStore(id, sc, o.clock)
 		if err != nil {
@@ -119,7 +122,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 		}
 	}
 	// Compile for the default limit now, so a bad guest fails New, not the first run.
-	if _, err := h.sandboxFor(ctx, o.memory); err != nil {
+	if _, err := h.sandboxFor(ctx, h.lua, o.memory); err != nil {
 		h.Close(ctx)
 		return nil, err
 	}
@@ -134,26 +137,47 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	return h, nil
 }
 
-// sandboxFor returns the guest compiled for a memory limit, compiling it on first use.
-func (h *Host) sandboxFor(ctx context.Context, limit ByteSize) (*sandbox, error) {
-	pages := memoryPages(limit)
+// Guest is a guest module a host can run: the embedded Lua guest, or any module built
+// against package abi (see LoadGuest).
+type Guest struct {
+	wasm []byte
+}
+
+// LoadGuest compiles a guest module, written in any language against package abi, and
+// checks its imports and exports. Run it with Script.Guest.
+func (h *Host) LoadGuest(ctx context.Context, wasm []byte) (*Guest, error) {
+	g := &Guest{wasm: bytes.Clone(wasm)}
+	if _, err := h.sandboxFor(ctx, g, h.opts.memory); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+type sandboxKey struct {
+	guest *Guest
+	pages uint32
+}
+
+// sandboxFor returns a guest compiled for a memory limit, compiling it on first use.
+func (h *Host) sandboxFor(ctx context.Context, g *Guest, limit ByteSize) (*sandbox, error) {
+	key := sandboxKey{g, memoryPages(limit)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if sb, ok := h.sandbox[pages]; ok {
+	if sb, ok := h.sandbox[key]; ok {
 		return sb, nil
 	}
-	sb, err := h.compile(context.WithoutCancel(ctx), pages)
+	sb, err := h.compile(context.WithoutCancel(ctx), g.wasm, key.pages)
 	if err != nil {
 		return nil, err
 	}
-	h.sandbox[pages] = sb
+	h.sandbox[key] = sb
 	return sb, nil
 }
 
 // compile builds a runtime and compiles the guest in it. Termination checks are always
 // on: Go in wasm has no preemption, so without them a guest stuck in a loop could not be
 // stopped and would freeze the host at its next GC.
-func (h *Host) compile(ctx context.Context, pages uint32) (*sandbox, error) {
+func (h *Host) compile(ctx context.Context, wasm []byte, pages uint32) (*sandbox, error) {
 	rc := wazero.NewRuntimeConfigCompiler()
 	if h.opts.interp {
 		rc = wazero.NewRuntimeConfigInterpreter()
@@ -172,7 +196,7 @@ func (h *Host) compile(ctx context.Context, pages uint32) (*sandbox, error) {
 		return nil, err
 	}
 	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
-	compiled, err := rt.CompileModule(cctx, h.opts.guest)
+	compiled, err := rt.CompileModule(cctx, wasm)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, &GuestError{Msg: "compiling: " + err.Error()}
@@ -194,9 +218,9 @@ func (h *Host) Close(ctx context.Context) error {
 		delete(h.pools, key)
 	}
 	var err error
-	for pages, sb := range h.sandbox {
+	for key, sb := range h.sandbox {
 		err = errors.Join(err, sb.rt.Close(ctx))
-		delete(h.sandbox, pages)
+		delete(h.sandbox, key)
 	}
 	if h.cache != nil {
 		err = errors.Join(err, h.cache.Close(ctx))

@@ -36,10 +36,17 @@ func (r region) overlaps(o region) bool {
 // hostCall is abi.FuncCall. Every failure is a status or an error response; it never
 // panics into the guest, and a panic of ours fails the run with Internal.
 func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
-	inst := instanceFrom(ctx)
+	inst, ok := instanceFrom(ctx)
+	if !ok {
+		// Called outside a run, e.g. from _initialize: there is no one to answer.
+		stack[0] = api.EncodeI64(int64(abi.StatusInternal))
+		return
+	}
 	req := region{uint64(api.DecodeU32(stack[0])), uint64(api.DecodeU32(stack[1]))}
 	resp := region{uint64(api.DecodeU32(stack[2])), uint64(api.DecodeU32(stack[3]))}
 	stack[0] = uint64(inst.guard(func() int64 {
+		// A new call replaces whatever an earlier one left pending, whatever its fate.
+		inst.pending = nil
 		mem := mod.Memory()
 		size := uint64(mem.Size())
 		switch {
@@ -53,14 +60,17 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 		view, _ := mem.Read(uint32(req.ptr), uint32(req.len))
 		// Copy before decoding: the view aliases guest memory, which a later call may grow.
 		out := inst.handle(ctx, append([]byte(nil), view...))
-		inst.pending = nil
 		return inst.deliver(mem, resp, out)
 	}))
 }
 
 // hostTake is abi.FuncTake.
 func hostTake(ctx context.Context, mod api.Module, stack []uint64) {
-	inst := instanceFrom(ctx)
+	inst, ok := instanceFrom(ctx)
+	if !ok {
+		stack[0] = api.EncodeI64(int64(abi.StatusInternal))
+		return
+	}
 	resp := region{uint64(api.DecodeU32(stack[0])), uint64(api.DecodeU32(stack[1]))}
 	stack[0] = uint64(inst.guard(func() int64 {
 		mem := mod.Memory()

@@ -35,6 +35,15 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 	case abi.OpTask:
 		resp.Task = inst.task
 	case abi.OpFinish:
+		if req.Err != nil && !req.Err.Kind.Valid() {
+			// A guest's kind is only a claim: keep a known kind however it is spelt,
+			// never pass an unknown one on to callers who switch on kinds.
+			k, ok := abi.ParseKind(string(req.Err.Kind))
+			if !ok {
+				k = abi.Unknown
+			}
+			req.Err.Kind = k
+		}
 		inst.finished, inst.result = true, req.Err
 	case abi.OpOpen:
 		resp.Handle, resp.Err = inst.open(req.ID)
@@ -94,7 +103,7 @@ func (inst *instance) keyOp(ctx context.Context, req *abi.Request, resp *abi.Res
 	}
 	ttl := time.Duration(req.TTL) * time.Millisecond
 	if req.TTL < 0 || req.TTL > int64(maxTTL/time.Millisecond) {
-		return checkTTL(-1)
+		return abi.NewError(abi.Invalid, fmt.Sprintf("ttl %d ms is out of range (0 to 100 years)", req.TTL))
 	}
 	switch req.Op {
 	case abi.OpSet:

@@ -47,16 +47,17 @@ type pooled struct {
 
 type poolKey struct {
 	module string
+	guest  *Guest
 	pages  uint32
 }
 
-// poolFor returns the pool of a module under a memory limit, making it on first use.
-func (h *Host) poolFor(ctx context.Context, module string, memory ByteSize) (*pool, error) {
-	sb, err := h.sandboxFor(ctx, memory)
+// poolFor returns the pool of a module's guest under a memory limit, making it on first use.
+func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory ByteSize) (*pool, error) {
+	sb, err := h.sandboxFor(ctx, g, memory)
 	if err != nil {
 		return nil, err
 	}
-	key := poolKey{module, memoryPages(memory)}
+	key := poolKey{module, g, memoryPages(memory)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if p, ok := h.pools[key]; ok {
@@ -188,7 +189,7 @@ func closeAll(ps []*pooled) {
 // its pool size. A module's config can ask for this with prewarm.
 func (h *Host) Prewarm(ctx context.Context, module string, n int) error {
 	_, memory, _ := h.limits(&Script{Module: module})
-	p, err := h.poolFor(ctx, module, memory)
+	p, err := h.poolFor(ctx, module, h.lua, memory)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,9 @@ type Script struct {
 	Name string
 	// Source is the Lua source.
 	Source []byte
+	// Guest runs another guest module instead of the Lua guest (see LoadGuest); it gets
+	// Name and Args in its task, and no Source.
+	Guest *Guest
 	// Args reach the script as its varargs (...).
 	Args []string
 	// Stdout and Stderr receive the guest's output (default: discarded).
@@ -77,7 +80,11 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		return errors.New("host: a script needs a module name")
 	}
 	timeout, memory, output := h.limits(&s)
-	p, err := h.poolFor(ctx, s.Module, memory)
+	g := s.Guest
+	if g == nil {
+		g = h.lua
+	}
+	p, err := h.poolFor(ctx, s.Module, g, memory)
 	if err != nil {
 		return err
 	}
@@ -147,7 +154,10 @@ func orDiscard(w io.Writer) io.Writer {
 
 type instanceKey struct{}
 
-func instanceFrom(ctx context.Context) *instance { return ctx.Value(instanceKey{}).(*instance) }
+func instanceFrom(ctx context.Context) (*instance, bool) {
+	inst, ok := ctx.Value(instanceKey{}).(*instance)
+	return inst, ok
+}
 
 // instance is the host's state for one guest instance during one run. Host functions
 // of one instance are never called concurrently (a guest is single-threaded), so it
