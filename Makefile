@@ -4,10 +4,11 @@ GO      ?= go
 GUEST   := host/guest.wasm
 GUEST_SRC := $(shell find guest abi -name '*.go' -not -name '*_test.go') go.mod go.sum
 
-WAT_SRC := $(wildcard host/testdata/wat/*.wat)
+WAT_SRC := $(wildcard host/testdata/wat/*.wat examples/*/*.wat)
 WAT_OUT := $(WAT_SRC:.wat=.wasm)
+PLUGIN  := examples/plugin-go/plugin.wasm
 
-.PHONY: all guest wat tools build test run bench check clean
+.PHONY: all guest wat plugins tools build test run bench check clean
 
 all: build
 
@@ -18,7 +19,13 @@ guest: $(GUEST)
 $(GUEST): $(GUEST_SRC)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./guest
 
-# Hand-written hostile guests, for the host's tests.
+# Guests that are not Lua: a Go plugin built with the SDK, and raw WAT guests (the
+# examples', and the hostile ones of the host's tests).
+plugins: $(PLUGIN) wat
+
+$(PLUGIN): $(wildcard examples/plugin-go/*.go) $(GUEST_SRC)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./examples/plugin-go
+
 wat: $(WAT_OUT)
 
 %.wasm: %.wat | tools
@@ -39,7 +46,7 @@ apt_install = { $(SUDO) apt-get install -y --no-install-recommends $(1) >/dev/nu
 build: guest
 	$(GO) build -o bin/wasmkv ./cmd/wasmkv
 
-test: guest wat tools
+test: guest plugins tools
 	$(GO) test -race -count=1 ./...
 
 run: guest
@@ -54,4 +61,4 @@ check: guest
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 clean:
-	rm -rf bin $(GUEST)
+	rm -rf bin $(GUEST) $(PLUGIN) $(WAT_OUT)

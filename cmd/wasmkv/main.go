@@ -1,6 +1,10 @@
 // Command wasmkv runs Lua scripts in the wasmkv sandbox.
 //
 //	wasmkv run [--config FILE] [--module NAME] [--timeout DUR] FILE.lua [ARGS...]
+//	wasmkv run [flags] FILE.wasm [ARGS...]
+//
+// A .wasm file is a guest module built against the wasmkv ABI (see docs/abi.md), run
+// under the same configuration, policies and limits as a Lua script.
 //
 // Exit codes: 0 success; 1 the script raised an error or returned nil, err; 2 usage or
 // configuration error; 124 the timeout was hit.
@@ -38,7 +42,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua [ARGS...]`
+const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]`
 
 // run is the whole CLI, so tests can call it in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -86,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
 	}
-	err = h.Run(ctx, host.Script{
+	script := host.Script{
 		Module:      *module,
 		Name:        filepath.Base(file),
 		Source:      src,
@@ -97,7 +101,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Timeout:     *timeout,
 		MemoryLimit: memoryLimit,
 		OutputLimit: outputLimit,
-	})
+	}
+	// A .wasm file is a guest of its own, built against the ABI in any language.
+	if strings.EqualFold(filepath.Ext(file), ".wasm") {
+		g, err := h.LoadGuest(ctx, src)
+		if err != nil {
+			fmt.Fprintf(stderr, "wasmkv: %s: %v\n", file, err)
+			return exitUsage
+		}
+		script.Source, script.Guest = nil, g
+	}
+	err = h.Run(ctx, script)
 	var re *host.RunError
 	switch {
 	case err == nil:
