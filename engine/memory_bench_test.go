@@ -187,6 +187,16 @@ func contenders(b *testing.B) []struct {
 	}
 }
 
+// cpuPerOp starts counting process CPU time; the returned func reports it
+// per op as cpu-ns/op. It includes GC and background goroutines, which are
+// part of what an operation costs.
+func cpuPerOp(b *testing.B) func() {
+	start := processCPU()
+	return func() {
+		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
 func fill(s kv, ttl time.Duration) {
 	for _, k := range benchKeySet {
 		s.set(k, benchValue, ttl)
@@ -205,6 +215,7 @@ func BenchmarkSet(b *testing.B) {
 			b.Run(tt.name+"/"+c.name, func(b *testing.B) {
 				fill(c.kv, tt.ttl)
 				b.ReportAllocs()
+				defer cpuPerOp(b)()
 				i := 0
 				for b.Loop() {
 					c.kv.set(benchKeySet[i&(benchKeys-1)], benchValue, tt.ttl)
@@ -220,6 +231,7 @@ func BenchmarkGet(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			i := 0
 			for b.Loop() {
 				if _, ok := c.kv.get(benchKeySet[i&(benchKeys-1)]); !ok {
@@ -236,6 +248,7 @@ func BenchmarkSetParallel(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.ResetTimer() // RunParallel does not reset the timer as b.Loop does: keep the fill out
 			var seed atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
@@ -254,6 +267,7 @@ func BenchmarkGetParallel(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.ResetTimer() // RunParallel does not reset the timer as b.Loop does: keep the fill out
 			var seed atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
@@ -281,6 +295,7 @@ func BenchmarkChurn(b *testing.B) {
 				c.kv.set(k, benchValue, time.Hour)
 			}
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			i := 0
 			for b.Loop() {
 				c.kv.set(churnKeys[(i+benchKeys)%len(churnKeys)], benchValue, time.Hour)
@@ -297,6 +312,7 @@ func BenchmarkMixedParallel(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			fill(c.kv, time.Hour)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			b.ResetTimer() // RunParallel does not reset the timer as b.Loop does: keep the fill out
 			var seed atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
@@ -371,6 +387,7 @@ func BenchmarkListPage(b *testing.B) {
 			_ = m.Set(context.Background(), k, benchValue, time.Hour)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		i := 0
 		for b.Loop() {
 			p, err := m.List(context.Background(), ListOptions{Prefix: "item:", After: cursors[i%len(cursors)], Limit: limit})
@@ -388,6 +405,7 @@ func BenchmarkListPage(b *testing.B) {
 			o.set(k, benchValue, time.Hour)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		i := 0
 		for b.Loop() {
 			page := firstAfter(o.c.Keys(), cursors[i%len(cursors)], limit)
@@ -409,6 +427,7 @@ func BenchmarkListPage(b *testing.B) {
 			s.set(k, benchValue, time.Hour)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		i := 0
 		for b.Loop() {
 			s.mu.RLock()
