@@ -39,8 +39,11 @@ func execute(t *abi.Task) *abi.Error {
 	if t.MemoryLimit > 0 {
 		// Go's collector grows the heap to twice what is live before it runs; inside a
 		// memory-limited instance that ends in an out-of-memory trap long before the
-		// live data needs it. A soft limit at half the instance's makes it collect first.
-		debug.SetMemoryLimit(t.MemoryLimit / 2)
+		// live data needs it. A soft limit just under the instance's makes it collect
+		// first. Lower is worse: a script that really grows then crawls through back-to-
+		// back collections before it hits the limit (measured, a table growing to 64 MiB
+		// under load: 29 s at a soft limit of half, 16 s at 9/10, 20 s with none).
+		debug.SetMemoryLimit(t.MemoryLimit / 10 * 9)
 	}
 	if theVM == nil {
 		theVM = newVM()

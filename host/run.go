@@ -91,6 +91,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	// Creating the instance is not charged to the script's timeout, only to ctx.
 	pi, err := p.take(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return runError(abi.NewError(abi.Canceled, "script canceled before it started: "+context.Cause(ctx).Error()))
+		}
 		return err
 	}
 	inst := &instance{

@@ -274,7 +274,8 @@ func TestPagingWhileWriting(t *testing.T) {
 			}
 		}
 	}()
-	out, err := runLua(t, h, `
+	var stdout safeBuffer
+	err := h.Run(context.Background(), host.Script{Module: "test", Name: "paging.lua", Stdout: &stdout, Timeout: 3 * time.Minute, Source: []byte(`
 local c = require("store").get("app:big")
 local seen, n, pages, after = {}, 0, 0, nil
 while true do
@@ -289,7 +290,8 @@ while true do
   if not p.has_more then break end
   after = p.cursor
 end
-print(n, pages)`)
+print(n, pages)`)})
+	out := stdout.String()
 	close(stop)
 	<-done
 	require.NoError(t, err)
