@@ -25,9 +25,10 @@ type Config struct {
 
 // StoreConfig configures one store. Zero values take the documented defaults.
 type StoreConfig struct {
-	// Kind is the engine: "memory".
+	// Kind is the engine: "memory" or "redis".
 	Kind string `yaml:"kind"`
-	// MaxSize bounds the number of keys (memory; default 10000).
+	// MaxSize bounds the number of keys (memory: default 10000; redis: default unlimited,
+	// else enforced exactly with the store's key index).
 	MaxSize int `yaml:"max_size"`
 	// CleanupInterval is how often expired keys are swept (memory; default 5m).
 	CleanupInterval time.Duration `yaml:"cleanup_interval"`
@@ -37,6 +38,25 @@ type StoreConfig struct {
 	MaxKeyBytes int `yaml:"max_key_bytes"`
 	// MaxValueBytes bounds a value's encoded length (default 1 MiB).
 	MaxValueBytes int `yaml:"max_value_bytes"`
+
+	// Redis connection (kind redis). Address is host:port; URL (redis:// or rediss://)
+	// is the alternative. PasswordEnv names an environment variable that holds the
+	// password, so the file need not. KeyPrefix defaults to "wasmkv:<store id>:".
+	Address      string        `yaml:"address"`
+	URL          string        `yaml:"url"`
+	Username     string        `yaml:"username"`
+	Password     string        `yaml:"password"`
+	PasswordEnv  string        `yaml:"password_env"`
+	DB           int           `yaml:"db"`
+	TLS          bool          `yaml:"tls"`
+	KeyPrefix    string        `yaml:"key_prefix"`
+	PoolSize     int           `yaml:"pool_size"`
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// OpTimeout bounds each store operation (redis; default 2s): a down server is
+	// Unavailable within it.
+	OpTimeout time.Duration `yaml:"op_timeout"`
 }
 
 // ModuleConfig holds one module's limits. Zero values take the defaults.
@@ -135,10 +155,23 @@ func (c *Config) validate() error {
 		}
 		switch s.Kind {
 		case "memory":
+			if s.Address != "" || s.URL != "" || s.KeyPrefix != "" || s.PasswordEnv != "" {
+				return configErrorf("store %q: connection settings are for kind redis", id)
+			}
+		case "redis":
+			if s.Eviction == "lru" {
+				return configErrorf("store %q: a redis store cannot evict (eviction lru); a full store refuses new keys", id)
+			}
+			if s.Address != "" && s.URL != "" {
+				return configErrorf("store %q: give address or url, not both", id)
+			}
+			if s.Password != "" && s.PasswordEnv != "" {
+				return configErrorf("store %q: give password or password_env, not both", id)
+			}
 		case "":
-			return configErrorf("store %q: kind is required (memory)", id)
+			return configErrorf("store %q: kind is required (memory, redis)", id)
 		default:
-			return configErrorf("store %q: unknown kind %q (memory)", id, s.Kind)
+			return configErrorf("store %q: unknown kind %q (memory, redis)", id, s.Kind)
 		}
 		switch s.Eviction {
 		case "", "none", "lru":
@@ -151,6 +184,7 @@ func (c *Config) validate() error {
 		}{
 			{"max_size", int64(s.MaxSize)}, {"max_key_bytes", int64(s.MaxKeyBytes)},
 			{"max_value_bytes", int64(s.MaxValueBytes)}, {"cleanup_interval", int64(s.CleanupInterval)},
+			{"pool_size", int64(s.PoolSize)}, {"op_timeout", int64(s.OpTimeout)}, {"db", int64(s.DB)},
 		} {
 			if f.v < 0 {
 				return configErrorf("store %q: %s must not be negative", id, f.name)

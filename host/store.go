@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
@@ -29,17 +30,52 @@ func newStore(id string, sc StoreConfig, clock engine.Clock) (*Store, error) {
 	if s.maxValueBytes == 0 {
 		s.maxValueBytes = DefaultMaxValueBytes
 	}
-	eng, err := engine.NewMemory(engine.MemoryOptions{
-		MaxSize:         sc.MaxSize,
-		CleanupInterval: sc.CleanupInterval,
-		Eviction:        sc.Eviction,
-		Clock:           clock,
-	})
+	eng, err := newEngine(id, sc, clock)
 	if err != nil {
 		return nil, configErrorf("store %q: %v", id, err)
 	}
 	s.engine = eng
 	return s, nil
+}
+
+func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, error) {
+	if sc.Kind != "redis" {
+		return engine.NewMemory(engine.MemoryOptions{
+			MaxSize:         sc.MaxSize,
+			CleanupInterval: sc.CleanupInterval,
+			Eviction:        sc.Eviction,
+			Clock:           clock,
+		})
+	}
+	password := sc.Password
+	if sc.PasswordEnv != "" {
+		var ok bool
+		if password, ok = os.LookupEnv(sc.PasswordEnv); !ok {
+			return nil, fmt.Errorf("password_env %s is not set", sc.PasswordEnv)
+		}
+	}
+	prefix := sc.KeyPrefix
+	if prefix == "" {
+		prefix = "wasmkv:" + id + ":"
+	}
+	// Expiry on Redis is the server's; the host clock only turns remaining ttls into
+	// deadlines, so it stays the real one.
+	return engine.NewRedis(engine.RedisOptions{
+		Address: sc.Address, URL: sc.URL, Username: sc.Username, Password: password,
+		DB: sc.DB, TLS: sc.TLS, KeyPrefix: prefix, PoolSize: sc.PoolSize,
+		DialTimeout: sc.DialTimeout, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
+		OpTimeout: sc.OpTimeout, MaxSize: sc.MaxSize, Eviction: sc.Eviction,
+	})
+}
+
+// Metrics returns the store's operation counters and latency histogram, for engines
+// that keep them (redis).
+func (s *Store) Metrics() (engine.Metrics, bool) {
+	m, ok := s.engine.(interface{ Metrics() engine.Metrics })
+	if !ok {
+		return engine.Metrics{}, false
+	}
+	return m.Metrics(), true
 }
 
 // ID returns the store's id.
