@@ -87,6 +87,28 @@ func WithMemoryLimit(b ByteSize) Option { return func(o *options) { o.memory = b
 
 // New compiles the guest and builds the stores of cfg. Close the host when done.
 func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
+	h, err := newHost(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Compile for the default limit now, so a bad guest fails New, not the first run.
+	if _, err := h.sandboxFor(ctx, h.lua, h.opts.memory); err != nil {
+		h.Close(ctx)
+		return nil, err
+	}
+	for _, name := range sortedKeys(cfg.Modules) {
+		if n := cfg.Modules[name].Prewarm; n > 0 {
+			if err := h.Prewarm(ctx, name, n); err != nil {
+				h.Close(ctx)
+				return nil, err
+			}
+		}
+	}
+	return h, nil
+}
+
+// newHost builds the stores and policies of cfg; guests are compiled on first use.
+func newHost(cfg *Config, opts []Option) (*Host, error) {
 	if cfg == nil {
 		return nil, configErrorf("no configuration")
 	}
@@ -119,19 +141,6 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 			h.cache = cache
 		} else {
 			h.log.Warn("compilation cache disabled", "dir", o.cacheDir, "err", err)
-		}
-	}
-	// Compile for the default limit now, so a bad guest fails New, not the first run.
-	if _, err := h.sandboxFor(ctx, h.lua, o.memory); err != nil {
-		h.Close(ctx)
-		return nil, err
-	}
-	for _, name := range sortedKeys(cfg.Modules) {
-		if n := cfg.Modules[name].Prewarm; n > 0 {
-			if err := h.Prewarm(ctx, name, n); err != nil {
-				h.Close(ctx)
-				return nil, err
-			}
 		}
 	}
 	return h, nil
@@ -191,7 +200,7 @@ func (h *Host) compile(ctx context.Context, wasm []byte, pages uint32) (*sandbox
 		rt.Close(ctx)
 		return nil, fmt.Errorf("host: wasi: %w", err)
 	}
-	if err := instantiateHostModule(ctx, rt); err != nil {
+	if _, err := instantiateHostModule(ctx, rt, runResolver); err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}

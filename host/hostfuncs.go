@@ -10,17 +10,29 @@ import (
 	"github.com/wasmkv/wasmkv/abi"
 )
 
+// resolver finds the per-instance state of the module calling a host function: from the
+// run's context in our runtimes, from the calling module in an embedder's runtime.
+type resolver func(ctx context.Context, mod api.Module) (*instance, bool)
+
+// runResolver is the resolver of our own runtimes, where every call comes from a run.
+func runResolver(ctx context.Context, _ api.Module) (*instance, bool) { return instanceFrom(ctx) }
+
 // instantiateHostModule registers the functions of abi.ModuleName in r.
-func instantiateHostModule(ctx context.Context, r wazero.Runtime) error {
+func instantiateHostModule(ctx context.Context, r wazero.Runtime, resolve resolver) (api.Module, error) {
 	b := r.NewHostModuleBuilder(abi.ModuleName)
-	for name, fn := range map[string]api.GoModuleFunc{abi.FuncCall: hostCall, abi.FuncTake: hostTake} {
+	funcs := map[string]api.GoModuleFunc{
+		abi.FuncCall: func(ctx context.Context, mod api.Module, stack []uint64) { hostCall(ctx, mod, stack, resolve) },
+		abi.FuncTake: func(ctx context.Context, mod api.Module, stack []uint64) { hostTake(ctx, mod, stack, resolve) },
+	}
+	for name, fn := range funcs {
 		sig := hostFuncs[name]
 		b.NewFunctionBuilder().WithGoModuleFunction(fn, sig.params, sig.results).Export(name)
 	}
-	if _, err := b.Instantiate(ctx); err != nil {
-		return fmt.Errorf("host: instantiating %s: %w", abi.ModuleName, err)
+	m, err := b.Instantiate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiating %s: %w", abi.ModuleName, err)
 	}
-	return nil
+	return m, nil
 }
 
 // region is a (ptr, len) pair from the guest, widened to uint64 so that ptr+len cannot
@@ -35,8 +47,8 @@ func (r region) overlaps(o region) bool {
 
 // hostCall is abi.FuncCall. Every failure is a status or an error response; it never
 // panics into the guest, and a panic of ours fails the run with Internal.
-func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, ok := instanceFrom(ctx)
+func hostCall(ctx context.Context, mod api.Module, stack []uint64, resolve resolver) {
+	inst, ok := resolve(ctx, mod)
 	if !ok {
 		// Called outside a run, e.g. from _initialize: there is no one to answer.
 		stack[0] = api.EncodeI64(int64(abi.StatusInternal))
@@ -65,8 +77,8 @@ func hostCall(ctx context.Context, mod api.Module, stack []uint64) {
 }
 
 // hostTake is abi.FuncTake.
-func hostTake(ctx context.Context, mod api.Module, stack []uint64) {
-	inst, ok := instanceFrom(ctx)
+func hostTake(ctx context.Context, mod api.Module, stack []uint64, resolve resolver) {
+	inst, ok := resolve(ctx, mod)
 	if !ok {
 		stack[0] = api.EncodeI64(int64(abi.StatusInternal))
 		return

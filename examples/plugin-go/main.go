@@ -1,8 +1,9 @@
 //go:build wasip1
 
 // Command plugin is a wasmkv guest written in Go with the SDK, not in Lua: the CLI runs
-// it with `wasmkv run examples/plugin-go/plugin.wasm [NAME]` under the same config,
-// policies and limits as a Lua script. It counts visits per name in app:cache.
+// it with `wasmkv run examples/plugin-go/plugin.wasm [NAME [STORE]]` under the same
+// config, policies and limits as a Lua script. It counts visits per name in a store
+// (app:cache by default).
 package main
 
 import (
@@ -24,11 +25,14 @@ type visitor struct {
 }
 
 func visit(args []string) error {
-	name := "world"
+	name, store := "world", "app:cache"
 	if len(args) > 0 {
 		name = args[0]
 	}
-	s, err := sdk.Open("app:cache")
+	if len(args) > 1 {
+		store = args[1]
+	}
+	s, err := sdk.Open(store)
 	if err != nil {
 		return err
 	}
