@@ -57,7 +57,7 @@ bench: guest
 
 check: guest
 	$(GO) vet ./...
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guest/... ./abi/...
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guest/... ./abi/... ./examples/plugin-go/
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 clean:
