@@ -7,6 +7,7 @@ GUEST_SRC := $(shell find guest abi -name '*.go' -not -name '*_test.go') go.mod 
 WAT_SRC := $(wildcard host/testdata/wat/*.wat examples/*/*.wat)
 WAT_OUT := $(WAT_SRC:.wat=.wasm)
 PLUGIN  := examples/plugin-go/plugin.wasm
+SDKTEST := host/testdata/sdkguest/guest.wasm
 
 .PHONY: all guest wat plugins tools build test run bench check clean
 
@@ -21,10 +22,13 @@ $(GUEST): $(GUEST_SRC)
 
 # Guests that are not Lua: a Go plugin built with the SDK, and raw WAT guests (the
 # examples', and the hostile ones of the host's tests).
-plugins: $(PLUGIN) wat
+plugins: $(PLUGIN) $(SDKTEST) wat
 
 $(PLUGIN): $(wildcard examples/plugin-go/*.go) $(GUEST_SRC)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./examples/plugin-go
+
+$(SDKTEST): $(wildcard host/testdata/sdkguest/*.go) $(GUEST_SRC)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $@ ./host/testdata/sdkguest
 
 wat: $(WAT_OUT)
 
@@ -61,4 +65,4 @@ check: guest
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 clean:
-	rm -rf bin $(GUEST) $(PLUGIN) $(WAT_OUT)
+	rm -rf bin $(GUEST) $(PLUGIN) $(SDKTEST) $(WAT_OUT)
