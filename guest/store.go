@@ -153,21 +153,36 @@ func storeOpen(L *lua.LState) int {
 	return 1
 }
 
-func storeGet(L *lua.LState) int {
-	s, key, n, ok := keyArg(L, "get", lua.LNil)
+// keyCall runs the checks of a key method that takes nothing but the key, then its
+// request. On failure it has pushed the failure values, and returns nil and their count.
+func keyCall(L *lua.LState, fname string, failure lua.LValue, op abi.Op) (*abi.Response, int) {
+	s, key, n, ok := keyArg(L, fname, failure)
 	if !ok {
-		return n
+		return nil, n
 	}
 	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpGet, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
-		return pushFailure(L, lua.LNil, e)
+	if e := sdk.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+		return nil, pushFailure(L, failure, e)
 	}
-	v, err := luacbor.Decode(L, resp.Value)
+	return &resp, 0
+}
+
+// returnValue pushes a stored value as a Lua value.
+func returnValue(L *lua.LState, raw []byte) int {
+	v, err := luacbor.Decode(L, raw)
 	if err != nil {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Internal, err.Error()))
 	}
 	L.Push(v)
 	return 1
+}
+
+func storeGet(L *lua.LState) int {
+	resp, n := keyCall(L, "get", lua.LNil, abi.OpGet)
+	if resp == nil {
+		return n
+	}
+	return returnValue(L, resp.Value)
 }
 
 // ttlMillis converts a ttl in seconds to whole milliseconds. Any positive ttl lasts at
@@ -222,13 +237,9 @@ var valueBuf []byte
 
 // boolOp is has and delete: a key in, a boolean out.
 func boolOp(L *lua.LState, fname string, op abi.Op) int {
-	s, key, n, ok := keyArg(L, fname, lua.LFalse)
-	if !ok {
+	resp, n := keyCall(L, fname, lua.LFalse, op)
+	if resp == nil {
 		return n
-	}
-	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
-		return pushFailure(L, lua.LFalse, e)
 	}
 	L.Push(lua.LBool(resp.OK))
 	return 1

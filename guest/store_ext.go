@@ -69,13 +69,9 @@ func returnEntry(L *lua.LState, e *abi.Entry) int {
 
 // storeEntry is entry(key): Entry, err.
 func storeEntry(L *lua.LState) int {
-	s, key, n, ok := keyArg(L, "entry", lua.LNil)
-	if !ok {
+	resp, n := keyCall(L, "entry", lua.LNil, abi.OpEntry)
+	if resp == nil {
 		return n
-	}
-	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpEntry, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
-		return pushFailure(L, lua.LNil, e)
 	}
 	return returnEntry(L, resp.Entry)
 }
@@ -147,12 +143,7 @@ func storeIncr(L *lua.LState) int {
 	if e := sdk.Call(&abi.Request{Op: abi.OpIncr, Handle: s.handle, Key: []byte(key), Delta: delta, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	v, err := luacbor.Decode(L, resp.Value)
-	if err != nil {
-		return pushFailure(L, lua.LNil, abi.NewError(abi.Internal, err.Error()))
-	}
-	L.Push(v)
-	return 1
+	return returnValue(L, resp.Value)
 }
 
 // storeList is list(opts?): Page, err. opts: prefix, after, limit.
