@@ -1,0 +1,309 @@
+package host_test
+
+// Hostile guests: hand-written WAT modules (testdata/wat, compiled by `make wat`) that
+// attack the ABI. Each hostile_*.wat guest checks every answer of the host itself and
+// traps, after printing "FAIL check N got X" to stdout, on a wrong one; so a run that
+// succeeds proves every answer was the one docs/abi.md specifies.
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// watGuest returns testdata/wat/<name>.wasm.
+func watGuest(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "wat", name+".wasm"))
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("testdata/wat/%s.wasm is missing: run `make wat`", name)
+	}
+	require.NoError(t, err)
+	return b
+}
+
+// guestHost is a host whose guest is the WAT module name instead of the Lua guest.
+func guestHost(t testing.TB, name string) *host.Host {
+	t.Helper()
+	return newHost(t, testConfig, host.WithGuest(watGuest(t, name)))
+}
+
+// runGuest runs the host's guest once and returns what it printed.
+func runGuest(ctx context.Context, h *host.Host, s host.Script) (string, error) {
+	var out safeBuffer
+	s.Stdout = &out
+	if s.Name == "" {
+		s.Name = "hostile"
+	}
+	if s.Timeout == 0 {
+		s.Timeout = 30 * time.Second
+	}
+	err := h.Run(ctx, s)
+	return out.String(), err
+}
+
+// TestHostileABI runs the guests that check the host's answers to out-of-range
+// pointers, overlapping buffers, the too-small-buffer path, malformed CBOR, and host
+// calls from _initialize. Each runs twice on one host: the second run reuses the
+// pooled instance (the pointers guest then has grown its memory to two pages).
+func TestHostileABI(t *testing.T) {
+	for _, tc := range []struct{ guest, doc string }{
+		{"hostile_pointers", "ptr = memSize, len = memSize+1, 0xFFFFFFFF, wrap-around, resp out of range: -1; len > MaxRequestBytes: -2 before any pointer check"},
+		{"hostile_overlap", "a response buffer overlapping the request: -4, and the request is not executed"},
+		{"hostile_pending", "take with nothing pending: -3; too-small buffer: needed length, nothing written; take: same length and bytes"},
+		{"hostile_cbor", "garbage, truncated, huge declared lengths and counts, depth, tags, duplicates, trailing bytes: an Invalid response"},
+		{"hostile_init_call", "a host call from _initialize: -5, nothing done"},
+	} {
+		t.Run(tc.guest, func(t *testing.T) {
+			h := guestHost(t, tc.guest)
+			// A task of a few hundred bytes, so that a 4-byte buffer is too small by far.
+			src := []byte(strings.Repeat("-- padding\n", 30))
+			for run := 1; run <= 2; run++ {
+				out, err := runGuest(context.Background(), h, host.Script{Module: "hostile", Source: src, Args: []string{"a", "b"}})
+				require.NoError(t, err, "run %d: the guest got a wrong answer (%s); it printed:\n%s", run, tc.doc, out)
+				assert.Empty(t, out, "run %d", run)
+			}
+		})
+	}
+}
+
+// TestHostileFailures: a guest that never reports, traps, calls proc_exit, or has no
+// memory fails its run with Internal and a clear message; the same host keeps serving
+// Lua scripts, during those runs and after them.
+func TestHostileFailures(t *testing.T) {
+	h, _ := newClockHost(t)
+	ctx := context.Background()
+	for _, tc := range []struct{ guest, want string }{
+		{"hostile_noreport", "guest returned without reporting an outcome"},
+		{"hostile_trap", "guest trapped: "},
+		{"hostile_exit", "guest exited with code 3"},
+		{"hostile_nomem", "host function panicked: "},
+	} {
+		t.Run(tc.guest, func(t *testing.T) {
+			g, err := h.LoadGuest(ctx, watGuest(t, tc.guest))
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			errs := make([]error, 4)
+			outs := make([]string, 4)
+			for i := range errs {
+				wg.Go(func() {
+					outs[i], errs[i] = runGuest(ctx, h, host.Script{Module: "hostile", Guest: g})
+				})
+			}
+			// A Lua script of another module runs alongside, and works.
+			luaOut, luaErr := runLuaAs(t, h, "honest", `
+				local c = require("store").get("app:cache")
+				c:set("honest:`+tc.guest+`", 42)
+				print(c:get("honest:`+tc.guest+`"))`)
+			wg.Wait()
+			require.NoError(t, luaErr)
+			assert.Equal(t, "42\n", luaOut)
+			for i, err := range errs {
+				re := runErr(t, err)
+				assert.Equal(t, abi.Internal, re.Kind, "run %d: %v (printed %q)", i, err, outs[i])
+				assert.True(t, strings.HasPrefix(re.Message, tc.want), "run %d: message %q, want prefix %q", i, re.Message, tc.want)
+				assert.False(t, re.Retryable)
+			}
+			// And after them.
+			mustRunAs(t, h, "honest", `print(require("store").get("app:cache"):get("honest:`+tc.guest+`"))`, "42")
+		})
+	}
+	t.Run("a trap keeps the writes made before it", func(t *testing.T) {
+		s, ok := h.Store("app:cache")
+		require.True(t, ok)
+		var v int64
+		found, err := s.Get(ctx, "trapped!", &v)
+		require.NoError(t, err)
+		assert.True(t, found)
+		assert.Equal(t, int64(1), v)
+	})
+}
+
+func mustRunAs(t *testing.T, h *host.Host, module, src string, want ...string) {
+	t.Helper()
+	out, err := runLuaAs(t, h, module, src)
+	require.NoError(t, err, "output so far:\n%s", out)
+	assert.Equal(t, strings.Join(want, "\n")+"\n", out)
+}
+
+// TestHostileTimeout: a guest that keeps calling the store after its deadline, and one
+// that spins without calling the host after it reported success, both end with Timeout
+// within 100 ms of the deadline; a cancelled context ends the store loop with Canceled.
+func TestHostileTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	for _, guest := range []string{"hostile_store_loop", "hostile_spin"} {
+		t.Run(guest, func(t *testing.T) {
+			h := guestHost(t, guest)
+			var overs []time.Duration
+			for range 5 {
+				// An idle instance is ready, so the run's time is the guest's alone.
+				require.NoError(t, h.Prewarm(context.Background(), "loop", 1))
+				start := time.Now()
+				out, err := runGuest(context.Background(), h, host.Script{Module: "loop", Timeout: timeout})
+				over := time.Since(start) - timeout
+				re := runErr(t, err)
+				require.Equal(t, abi.Timeout, re.Kind, "%v (printed %q)", err, out)
+				assert.True(t, re.Retryable)
+				assert.Equal(t, "script exceeded its timeout of 200ms", re.Message)
+				assert.Less(t, over, 100*time.Millisecond+instantiateAllowance, "stopped %v after the deadline", over)
+				overs = append(overs, over)
+			}
+			slices.Sort(overs)
+			t.Logf("stopped after the deadline by: %v", overs)
+			assert.Less(t, overs[len(overs)/2], 100*time.Millisecond, "median stop latency")
+		})
+	}
+	t.Run("cancel", func(t *testing.T) {
+		h := guestHost(t, "hostile_store_loop")
+		require.NoError(t, h.Prewarm(context.Background(), "loop", 1))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(timeout, cancel)
+		start := time.Now()
+		_, err := runGuest(ctx, h, host.Script{Module: "loop", Timeout: time.Minute})
+		re := runErr(t, err)
+		assert.Equal(t, abi.Canceled, re.Kind, "%v", err)
+		assert.Less(t, time.Since(start), timeout+100*time.Millisecond+instantiateAllowance)
+	})
+}
+
+// TestHostileInitTrap: a guest whose _initialize traps cannot start a run; every run
+// says so (naming _initialize), and none hangs or panics.
+func TestHostileInitTrap(t *testing.T) {
+	h := guestHost(t, "hostile_init_trap")
+	for range 2 {
+		_, err := runGuest(context.Background(), h, host.Script{Module: "m"})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "_initialize")
+	}
+}
+
+// TestHostileInitLoop: a guest whose _initialize never returns must not hold a run
+// past its timeout when the caller's context has no deadline (the CLI's has none).
+func TestHostileInitLoop(t *testing.T) {
+	t.Skip("BUG: instance creation is bounded only by the caller's ctx, so a guest whose _initialize loops hangs Run (and `wasmkv run plugin.wasm --timeout 1s`) forever; see the report")
+	h := guestHost(t, "hostile_init_loop")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const timeout = 200 * time.Millisecond
+	done := make(chan error, 1)
+	go func() {
+		_, err := runGuest(ctx, h, host.Script{Module: "m", Timeout: timeout})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+	case <-time.After(timeout + 100*time.Millisecond + instantiateAllowance):
+		cancel() // let the run end, so the test does not leak it
+		<-done
+		t.Fatal("Run did not return: a looping _initialize is not bounded by the script's timeout")
+	}
+}
+
+// TestHostileModulesIsolated: a guest keeps its previous task (with its args) in its
+// memory and prints it on its next run. An instance is reused only within its module,
+// so one module's task never reaches another module's run.
+func TestHostileModulesIsolated(t *testing.T) {
+	h := guestHost(t, "hostile_stash")
+	ctx := context.Background()
+	out, err := runGuest(ctx, h, host.Script{Module: "alpha", Args: []string{"secret-of-alpha"}})
+	require.NoError(t, err, out)
+	assert.Empty(t, out, "a fresh instance has nothing to show")
+	for range 3 {
+		out, err = runGuest(ctx, h, host.Script{Module: "beta", Args: []string{"beta"}})
+		require.NoError(t, err, out)
+		assert.NotContains(t, out, "secret-of-alpha")
+	}
+	// The probe works: a reused instance of alpha does show alpha's last task.
+	reused := h.PoolStats().Reused
+	out, err = runGuest(ctx, h, host.Script{Module: "alpha", Args: []string{"again"}})
+	require.NoError(t, err, out)
+	if h.PoolStats().Reused > reused {
+		assert.Contains(t, out, "secret-of-alpha")
+	}
+}
+
+// TestGuestLoadRefused: a guest built for another ABI, importing what the host lacks or
+// with the wrong signature (i64 parameters could carry high bits into pointers), or
+// lacking an export, is refused when it is loaded, through New with WithGuest and
+// through LoadGuest, with a *host.GuestError that names the import or export.
+func TestGuestLoadRefused(t *testing.T) {
+	cfg, err := host.ParseConfig([]byte(testConfig))
+	require.NoError(t, err)
+	lua := newHost(t, testConfig)
+	for _, tc := range []struct{ guest, want string }{
+		{"load_call_i64", "imports wasmkv_v1.call with signature (func (param i64 i64 i64 i64) (result i64)), want (func (param i32 i32 i32 i32) (result i64))"},
+		{"load_take_i32", "imports wasmkv_v1.take with signature (func (param i32 i32) (result i32)), want (func (param i32 i32) (result i64))"},
+		{"load_unknown_func", "imports unknown function wasmkv_v1.nope"},
+		{"load_v2", `imports wasmkv_v2.call, but this host provides ABI module "wasmkv_v1" (version 1)`},
+		{"load_no_run", `does not export function "run"`},
+		{"load_no_init", `does not export function "_initialize"`},
+		{"load_run_params", `exports "run" with signature (func (param i32) (result )), want (func)`},
+	} {
+		t.Run(tc.guest, func(t *testing.T) {
+			wasm := watGuest(t, tc.guest)
+			h, err := host.New(context.Background(), cfg, host.WithGuest(wasm))
+			if h != nil {
+				h.Close(context.Background())
+			}
+			var ge *host.GuestError
+			require.ErrorAs(t, err, &ge)
+			assert.Equal(t, "host: guest: "+tc.want, err.Error())
+
+			_, err = lua.LoadGuest(context.Background(), wasm)
+			require.ErrorAs(t, err, &ge)
+			assert.Equal(t, "host: guest: "+tc.want, err.Error())
+		})
+	}
+	t.Run("not wasm", func(t *testing.T) {
+		_, err := host.New(context.Background(), cfg, host.WithGuest([]byte("\x00asm but not really")))
+		var ge *host.GuestError
+		require.ErrorAs(t, err, &ge)
+		assert.True(t, strings.HasPrefix(err.Error(), "host: guest: compiling: "), err.Error())
+	})
+	// The Lua host is unharmed by the refusals.
+	mustRunAs(t, lua, "test", `print("still here")`, "still here")
+}
+
+// TestGuestLoadRefusesNonFunctionImport: docs/abi.md says importing anything from
+// wasmkv_v1 other than call and take is refused when the module is loaded.
+func TestGuestLoadRefusesNonFunctionImport(t *testing.T) {
+	t.Skip("BUG: checkGuest only looks at imported functions; a memory imported from wasmkv_v1 loads and fails every run at instantiation; see the report")
+	cfg, err := host.ParseConfig([]byte(testConfig))
+	require.NoError(t, err)
+	h, err := host.New(context.Background(), cfg, host.WithGuest(watGuest(t, "load_import_memory")))
+	if h != nil {
+		h.Close(context.Background())
+	}
+	var ge *host.GuestError
+	require.ErrorAs(t, err, &ge)
+	assert.Contains(t, err.Error(), "wasmkv_v1.memory")
+}
+
+// TestGuestForeignImport: imports from modules other than wasmkv_v1 are not checked at
+// load; such a guest fails each run at instantiation, with an error naming the module,
+// and the host stays usable.
+func TestGuestForeignImport(t *testing.T) {
+	h := newHost(t, testConfig)
+	g, err := h.LoadGuest(context.Background(), watGuest(t, "load_env_import"))
+	require.NoError(t, err)
+	for range 2 {
+		_, err = runGuest(context.Background(), h, host.Script{Module: "m", Guest: g})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "env")
+	}
+	mustRunAs(t, h, "test", `print("still here")`, "still here")
+}

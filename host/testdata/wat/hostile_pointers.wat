@@ -1,0 +1,161 @@
+;; A hostile guest for the host's tests: out-of-range pointers and lengths. Each check
+;; traps (after printing "FAIL check N got X") unless the host answers as docs/abi.md
+;; says: StatusTooLarge (-2) before any pointer check, then StatusBadPointer (-1) for a
+;; request or response region outside memory, computed without 32-bit wrap-around.
+(module
+  ;; ---- shared by the hostile guests (each file repeats it: WAT has no includes) ----
+  ;; Memory map: 0x000 {"op":2} finish (5 bytes); 0x008 {"op":1} task (5 bytes);
+  ;; 0x010 hex digits; 0x020 iovec and nwritten for fd_write; 0x040 the failure line;
+  ;; 0x080 the bytes "kind":"Invalid" as CBOR; 0x090 the head of a task response
+  ;; {"task": ...}; 0x0a0 {"id":"app:cache","op":3} open (18 bytes); 0x100.. the
+  ;; guest's own data; 0x1000.. response buffers.
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasmkv_v1" "call" (func $call (param i32 i32 i32 i32) (result i64)))
+  (import "wasmkv_v1" "take" (func $take (param i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0x000) "\a1\62op\02")
+  (data (i32.const 0x008) "\a1\62op\01")
+  (data (i32.const 0x010) "0123456789abcdef")
+  (data (i32.const 0x040) "FAIL check #### got ################\n")
+  (data (i32.const 0x080) "\64kind\67Invalid")
+  (data (i32.const 0x090) "\a1\64task")
+  (data (i32.const 0x0a0) "\a2\62id\69app:cache\62op\03")
+
+  ;; $hex writes the $n low hex digits of $v at $ptr, most significant first.
+  (func $hex (param $ptr i32) (param $v i64) (param $n i32)
+    (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (i32.store8 (i32.add (local.get $ptr) (local.get $n))
+        (i32.load8_u offset=0x10 (i32.wrap_i64 (i64.and (local.get $v) (i64.const 15)))))
+      (local.set $v (i64.shr_u (local.get $v) (i64.const 4)))
+      (br_if $l (local.get $n))))
+
+  ;; $fail prints "FAIL check <check> got <got>" (hex) to stdout and traps.
+  (func $fail (param $check i32) (param $got i64)
+    (call $hex (i32.const 0x4b) (i64.extend_i32_u (local.get $check)) (i32.const 4))
+    (call $hex (i32.const 0x54) (local.get $got) (i32.const 16))
+    (i32.store (i32.const 0x20) (i32.const 0x40))
+    (i32.store (i32.const 0x24) (i32.const 37))
+    (drop (call $fd_write (i32.const 1) (i32.const 0x20) (i32.const 1) (i32.const 0x28)))
+    (unreachable))
+
+  ;; $eq fails check $check unless $got == $want.
+  (func $eq (param $check i32) (param $got i64) (param $want i64)
+    (if (i64.ne (local.get $got) (local.get $want))
+      (then (call $fail (local.get $check) (local.get $got)))))
+
+  ;; $ok fails check $check, reporting $got, unless $cond holds.
+  (func $ok (param $check i32) (param $cond i32) (param $got i64)
+    (if (i32.eqz (local.get $cond))
+      (then (call $fail (local.get $check) (local.get $got)))))
+
+  ;; $memeq reports whether [$a, $a+$n) and [$b, $b+$n) hold the same bytes.
+  (func $memeq (param $a i32) (param $b i32) (param $n i32) (result i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (if (i32.ne (i32.load8_u (local.get $a)) (i32.load8_u (local.get $b)))
+          (then (return (i32.const 0))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (i32.const 1))
+
+  ;; $all reports whether every byte of [$p, $p+$n) is $b.
+  (func $all (param $p i32) (param $n i32) (param $b i32) (result i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (if (i32.ne (i32.load8_u (local.get $p)) (local.get $b))
+          (then (return (i32.const 0))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (i32.const 1))
+
+  ;; $contains reports whether [$p, $p+$n) contains the bytes [$q, $q+$m), $m > 0.
+  (func $contains (param $p i32) (param $n i32) (param $q i32) (param $m i32) (result i32)
+    (local $i i32)
+    (if (i32.lt_u (local.get $n) (local.get $m)) (then (return (i32.const 0))))
+    (loop $l
+      (if (call $memeq (i32.add (local.get $p) (local.get $i)) (local.get $q) (local.get $m))
+        (then (return (i32.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.le_u (local.get $i) (i32.sub (local.get $n) (local.get $m)))))
+    (i32.const 0))
+
+  ;; $finish reports success; the host answers {} (a0, 1 byte).
+  (func $finish
+    (call $eq (i32.const 0xfff)
+      (call $call (i32.const 0x000) (i32.const 5) (i32.const 0x1000) (i32.const 16)) (i64.const 1)))
+  ;; ---- end of the shared part ----
+
+  (func (export "_initialize"))
+
+  (func (export "run")
+    (local $m i32) (local $n i64)
+    ;; M, the memory size in bytes now (one page on a fresh instance, two once grown).
+    (local.set $m (i32.shl (memory.size) (i32.const 16)))
+
+    ;; The request region is not inside memory.
+    (call $eq (i32.const 0x01) (call $call (local.get $m) (i32.const 1) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+    (call $eq (i32.const 0x02) (call $call (i32.const 0) (i32.add (local.get $m) (i32.const 1)) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+    (call $eq (i32.const 0x03) (call $call (i32.const 0xffffffff) (i32.const 1) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+    (call $eq (i32.const 0x04) (call $call (i32.const 0xffffffff) (i32.const 0) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+    ;; 0xfffffff0 + 0x20 wraps to 0x10 in 32 bits: the host must not.
+    (call $eq (i32.const 0x05) (call $call (i32.const 0xfffffff0) (i32.const 0x20) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+    (call $eq (i32.const 0x06) (call $call (i32.add (local.get $m) (i32.const 1)) (i32.const 0) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+
+    ;; The response region is not inside memory: its whole capacity counts.
+    (call $eq (i32.const 0x11) (call $call (i32.const 0x008) (i32.const 5) (local.get $m) (i32.const 1)) (i64.const -1))
+    (call $eq (i32.const 0x12) (call $call (i32.const 0x008) (i32.const 5) (i32.const 0xffffffff) (i32.const 0xffffffff)) (i64.const -1))
+    (call $eq (i32.const 0x13) (call $call (i32.const 0x008) (i32.const 5) (i32.sub (local.get $m) (i32.const 10)) (i32.const 11)) (i64.const -1))
+    (call $eq (i32.const 0x14) (call $call (i32.const 0x008) (i32.const 5) (i32.const 0xffffffff) (i32.const 2)) (i64.const -1))
+    (call $eq (i32.const 0x15) (call $call (i32.const 0x008) (i32.const 5) (i32.const 0x1000) (local.get $m)) (i64.const -1))
+    ;; A bad pointer is reported before an overlap.
+    (call $eq (i32.const 0x16) (call $call (i32.const 0x008) (i32.const 5) (i32.const 0x008) (i32.const 0xffffffff)) (i64.const -1))
+
+    ;; StatusTooLarge comes first, before any pointer is looked at.
+    (call $eq (i32.const 0x21) (call $call (i32.const 0) (i32.const 0x01000001) (i32.const 0x1000) (i32.const 64)) (i64.const -2))
+    (call $eq (i32.const 0x22) (call $call (i32.const 0xffffffff) (i32.const 0xffffffff) (i32.const 0xffffffff) (i32.const 0xffffffff)) (i64.const -2))
+    (call $eq (i32.const 0x23) (call $call (i32.const 0x008) (i32.const 0x01000001) (local.get $m) (i32.const 5)) (i64.const -2))
+    ;; Exactly abi.MaxRequestBytes is not too large, only outside this memory.
+    (call $eq (i32.const 0x24) (call $call (i32.const 0) (i32.const 0x01000000) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+
+    ;; take checks its buffer before it looks for a pending response.
+    (call $eq (i32.const 0x31) (call $take (local.get $m) (i32.const 1)) (i64.const -1))
+    (call $eq (i32.const 0x32) (call $take (i32.const 0xffffffff) (i32.const 1)) (i64.const -1))
+    (call $eq (i32.const 0x33) (call $take (i32.const 0xfffffff0) (i32.const 0x20)) (i64.const -1))
+    (call $eq (i32.const 0x34) (call $take (i32.const 0x1000) (i32.const 64)) (i64.const -3))
+
+    ;; Zero-length regions at the very end of memory are inside: the empty request is
+    ;; executed (it is Invalid), and a response too big for resp_cap 0 waits for take.
+    (local.set $n (call $call (local.get $m) (i32.const 0) (i32.const 0x1000) (i32.const 256)))
+    (call $ok (i32.const 0x41) (i32.and (i64.gt_s (local.get $n) (i64.const 0)) (i64.le_s (local.get $n) (i64.const 256))) (local.get $n))
+    (call $ok (i32.const 0x42) (call $contains (i32.const 0x1000) (i32.wrap_i64 (local.get $n)) (i32.const 0x080) (i32.const 13)) (local.get $n))
+    (local.set $n (call $call (i32.const 0x008) (i32.const 5) (local.get $m) (i32.const 0)))
+    (call $ok (i32.const 0x43) (i64.gt_s (local.get $n) (i64.const 0)) (local.get $n))
+    (call $eq (i32.const 0x44) (call $take (local.get $m) (i32.const 0)) (local.get $n))
+    ;; A take with a bad buffer leaves the response pending.
+    (call $eq (i32.const 0x45) (call $take (local.get $m) (i32.const 1)) (i64.const -1))
+    (call $eq (i32.const 0x46) (call $take (i32.const 0x1000) (i32.const 4096)) (local.get $n))
+    (call $ok (i32.const 0x47) (call $memeq (i32.const 0x1000) (i32.const 0x090) (i32.const 6)) (local.get $n))
+    ;; A call that fails with a status still discards the pending response.
+    (local.set $n (call $call (i32.const 0x008) (i32.const 5) (i32.const 0x1000) (i32.const 0)))
+    (call $ok (i32.const 0x48) (i64.gt_s (local.get $n) (i64.const 0)) (local.get $n))
+    (call $eq (i32.const 0x49) (call $call (local.get $m) (i32.const 1) (i32.const 0x1000) (i32.const 64)) (i64.const -1))
+    (call $eq (i32.const 0x4a) (call $take (i32.const 0x1000) (i32.const 4096)) (i64.const -3))
+
+    ;; The bounds follow memory.grow: once grown, the old end is inside.
+    (if (i32.eq (memory.size) (i32.const 1))
+      (then
+        (call $ok (i32.const 0x51) (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (i64.const 0))
+        (memory.copy (local.get $m) (i32.const 0x008) (i32.const 5))
+        (local.set $n (call $call (local.get $m) (i32.const 5) (i32.const 0x1000) (i32.const 4096)))
+        (call $ok (i32.const 0x52) (i64.gt_s (local.get $n) (i64.const 0)) (local.get $n))
+        (call $ok (i32.const 0x53) (call $memeq (i32.const 0x1000) (i32.const 0x090) (i32.const 6)) (local.get $n))
+        (call $eq (i32.const 0x54) (call $call (i32.shl (memory.size) (i32.const 16)) (i32.const 1) (i32.const 0x1000) (i32.const 64)) (i64.const -1))))
+
+    (call $finish))
+)
