@@ -214,7 +214,8 @@ func (inst *instance) incr(ctx context.Context, s *Store, key string, delta floa
 		// An existing key keeps its expiry; opts.ttl only applies to a new key.
 		keep := time.Duration(0)
 		if !cur.ExpiresAt.IsZero() {
-			keep = cur.ExpiresAt.Sub(clock.Now())
+			// At least 1 ms: a key that expires as we write must not become permanent.
+			keep = max(cur.ExpiresAt.Sub(clock.Now()), time.Millisecond)
 		}
 		return abi.EncodeNumber(result), keep, nil
 	})
