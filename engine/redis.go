@@ -734,6 +734,11 @@ func (c *call) unavailable(op string, err error) error {
 	if perr := c.parent.Err(); perr != nil {
 		return fmt.Errorf("%w: redis %s: %w", ErrUnavailable, op, perr)
 	}
+	// A socket deadline taken from the caller's context can fire a moment before the
+	// context itself says it is done: past the caller's deadline, it is the caller's.
+	if d, ok := c.parent.Deadline(); ok && !time.Now().Before(d) {
+		return fmt.Errorf("%w: redis %s: %w", ErrUnavailable, op, context.DeadlineExceeded)
+	}
 	if c.ctx.Err() != nil {
 		return fmt.Errorf("%w: redis %s: no reply within %s: %v", ErrUnavailable, op, c.r.opTimeout, err)
 	}
