@@ -137,13 +137,30 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 		h.stores[id] = s
 	}
 	if !o.noCache && o.cacheDir != "" {
-		if cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir); err == nil {
+		if cache, err := sharedCache(o.cacheDir); err == nil {
 			h.cache = cache
 		} else {
 			h.log.Warn("compilation cache disabled", "dir", o.cacheDir, "err", err)
 		}
 	}
 	return h, nil
+}
+
+// caches holds one compilation cache per directory for the whole process. wazero keeps
+// compiled code in the cache object, so hosts that share it compile a guest once per
+// process; the directory makes that once per machine.
+var caches sync.Map // dir -> wazero.CompilationCache
+
+func sharedCache(dir string) (wazero.CompilationCache, error) {
+	if c, ok := caches.Load(dir); ok {
+		return c.(wazero.CompilationCache), nil
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := caches.LoadOrStore(dir, c)
+	return actual.(wazero.CompilationCache), nil
 }
 
 // Guest is a guest module a host can run: the embedded Lua guest, or any module built
@@ -230,10 +247,6 @@ func (h *Host) Close(ctx context.Context) error {
 	for key, sb := range h.sandbox {
 		err = errors.Join(err, sb.rt.Close(ctx))
 		delete(h.sandbox, key)
-	}
-	if h.cache != nil {
-		err = errors.Join(err, h.cache.Close(ctx))
-		h.cache = nil
 	}
 	return err
 }
