@@ -80,7 +80,9 @@ type DecodeError struct {
 	Err  error
 }
 
+// Error says what could not be decoded and why.
 func (e *DecodeError) Error() string { return fmt.Sprintf("abi: malformed %s: %v", e.What, e.Err) }
+// Unwrap returns the decoder's error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // DecodeRequest decodes one request with [DecMode]; trailing bytes are an error.

@@ -102,6 +102,7 @@ func DefaultConfig() *Config {
 // ConfigError is a configuration that cannot be used.
 type ConfigError struct{ Msg string }
 
+// Error returns the message, prefixed "host: config: ".
 func (e *ConfigError) Error() string { return "host: config: " + e.Msg }
 
 func configErrorf(format string, args ...any) error {

@@ -26,6 +26,7 @@ var hostFuncs = map[string]struct{ params, results []api.ValueType }{
 // GuestError is a guest module that this host cannot run.
 type GuestError struct{ Msg string }
 
+// Error returns the message, prefixed "host: guest: ".
 func (e *GuestError) Error() string { return "host: guest: " + e.Msg }
 
 // checkGuest refuses, before any instance exists, a guest built for another ABI
