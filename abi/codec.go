@@ -82,6 +82,7 @@ type DecodeError struct {
 
 // Error says what could not be decoded and why.
 func (e *DecodeError) Error() string { return fmt.Sprintf("abi: malformed %s: %v", e.What, e.Err) }
+
 // Unwrap returns the decoder's error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
