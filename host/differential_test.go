@@ -1,0 +1,193 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// differentialScripts run in order on one host; each prints what it sees (with show
+// from the prelude) and leaves its effects in the stores. They are small because the
+// interpreter is slow.
+var differentialScripts = []struct{ name, src string }{
+	{"numbers", `
+show(1/3, 2^53, 2^53 + 1, -0.0, 0.1 + 0.2, 1e300 * 1e10, -(1e300 * 1e10), 7 % 3, -7 % 3, 7.5 % 2)
+show(math.floor(-2.5), math.ceil(2.1), math.max(3, 9, 1), math.sqrt(2), math.fmod(7, -3), math.abs(-4))
+show(string.format("%d %5.2f %g %g %e %x %o %c", 42, math.pi, 1e20, 1e-5, 12345.678, 255, 8, 65))
+show(tonumber("0x1F"), tonumber("1e3"), tonumber("  12  "), tonumber("z", 36), tonumber("nope"), tostring(1e15), tostring(1e16))
+local nan = 0/0
+show(nan ~= nan, 3 == 3.0, "10" + 5, 10 .. 20)`},
+	{"strings", `
+local s = "Hello, wasmkv: 123 + 456"
+show(s:upper(), s:lower(), s:len(), #s, s:sub(2, 5), s:sub(-3), s:rep(2, nil))
+show(s:find("wasm"), s:find("%d+"), s:match("(%d+) %+ (%d+)"))
+show((s:gsub("%d", function(d) return d * 2 end)), (s:gsub("%a+", "<%0>", 2)))
+local words = {}
+for w in s:gmatch("%a+") do words[#words + 1] = w end
+show(table.concat(words, "|"), s:byte(1, 3), string.char(72, 105), ("abc"):reverse())
+show(string.format("%q", "line\nbreak\0zero\"quote"), ("x"):rep(0), ("ab"):rep(3, ","))`},
+	{"tables", `
+local t = {5, 3, 8, 1, 9, 2}
+table.sort(t)
+show(table.concat(t, ","), #t, select("#", unpack(t)))
+table.sort(t, function(a, b) return a > b end)
+table.insert(t, 1, 0) table.insert(t, 100) show(table.remove(t), table.remove(t, 1), table.concat(t, ","))
+local m = {b = 2, a = 1, c = 3}
+local keys = {}
+for k in pairs(m) do keys[#keys + 1] = k end
+table.sort(keys)
+show(table.concat(keys), next({}), rawequal(m, m), rawlen and rawlen(t))
+local mt = setmetatable({}, {__index = function(_, k) return k .. "!" end, __call = function(_, x) return x * 2 end})
+show(mt.hi, mt(21), getmetatable("").__index == string)`},
+	{"errors", `
+local ok, e = pcall(error, "plain")
+show(ok, e)
+ok, e = pcall(error, {code = 7})
+show(ok, type(e), e.code)
+ok, e = pcall(function() local x = nil; return x.y end)
+show(ok, e)
+ok, e = pcall(error, "lvl", 2)
+show(ok, e)
+show(xpcall(function() error("deep") end, function(m) return "handled: " .. m end))
+show(select("#", pcall(function() return 1, nil, 3 end)), pcall(string.rep))
+local function counter() local n = 0 return function() n = n + 1 return n end end
+local c1, c2 = counter(), counter()
+show(c1(), c1(), c2(), c1())
+local function count(n) if n == 0 then return 0 end return 1 + count(n - 1) end
+show(count(150))`},
+	{"store basics", `
+local store = require("store")
+local c = assert(store.get("app:cache"))
+show(c:set("n:int", 42), c:set("n:big", 2^53 + 2), c:set("n:frac", -0.125), c:set("b:true", true))
+show(c:set("s:utf8", "héllo"), c:set("s:bin", "\0\255\1"), c:set("t:list", {1, "two", {3}}), c:set("t:map", {x = 1, y = {z = "deep"}}))
+local m = c:get("t:map")
+show(c:get("n:int"), c:get("n:big"), c:get("n:frac"), c:get("b:true"), c:get("s:utf8"), c:get("s:bin"), m.x, m.y.z, #c:get("t:list"))
+show(c:has("n:int"), c:has("missing"), c:delete("n:int"), c:delete("n:int"), c:get("n:int"))
+show(c:set("ttl:key", "soon", 30), c:set("ttl:frac", "sooner", 0.3))`},
+	{"store extended", `
+local c = assert(require("store").get("app:cache"))
+local e = c:entry("ttl:key")
+show(e.value, e.ttl, type(e.version))
+local p1 = c:put("lock", "a", {only_if_absent = true})
+show(p1 ~= nil, c:put("lock", "b", {only_if_absent = true}))
+local cur = c:entry("lock")
+show(c:put("lock", "c", {if_version = cur.version}) ~= nil, c:put("lock", "d", {if_version = cur.version}))
+show(c:incr("hits"), c:incr("hits", 2.5), c:incr("hits", -10), c:incr("s:utf8"))
+for i = 1, 5 do c:set(string.format("page:%02d", i), i * i) end
+local page = c:list({prefix = "page:", limit = 2})
+local seen = {}
+while true do
+  for _, it in ipairs(page.items) do seen[#seen + 1] = it.key .. "=" .. tostring(it.value) end
+  if not page.has_more then break end
+  page = c:list({prefix = "page:", limit = 2, after = page.cursor})
+end
+show(table.concat(seen, " "))
+local info = c:info()
+show(info.id, info.backend, info.consistency, info.list, info.ttl)`},
+	{"store refusals", `
+local store = require("store")
+local small = assert(store.get("app:small"))
+show(small:set("", 1), small:set("toolongkey", 1), small:set("k", string.rep("v", 100)))
+show(small:set("a", 1), small:set("b", 2), small:set("c", 3))
+show(store.get("nope"), store.get("elsewhere"), store.get(""))
+local lru = assert(store.get("app:lru"))
+lru:set("x", 1) lru:set("y", 2) lru:get("x") lru:set("z", 3)
+show(lru:has("x"), lru:has("y"), lru:has("z"))
+small:release()
+show(pcall(function() return small:get("a") end))
+local errors = require("errors")
+show(errors.NOT_FOUND, errors.INVALID)`},
+	{"args and output", `
+local a, b, c = ...
+show(select("#", ...), a, b, c)
+print(string.rep("=", 60))
+print(nil, 1, "two", true)
+print()`},
+	{"failure", `
+require("store").get("app:cache"):set("before:failure", "kept")
+error("the script fails")`},
+	{"returned error", `
+local errors = require("errors")
+return nil, errors.new(errors.CONFLICT, "returned on purpose")`},
+	{"syntax error", `local x = = 1`},
+}
+
+// differentialOutcome is what one script did: its output and how its run ended.
+type differentialOutcome struct {
+	out, err string
+}
+
+// runDifferential runs the scripts in order on h and returns their outcomes and every
+// store's entries afterwards.
+func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[string][]engine.Entry) {
+	ctx := context.Background()
+	outcomes := make([]differentialOutcome, len(differentialScripts))
+	for i, s := range differentialScripts {
+		var out safeBuffer
+		err := h.Run(ctx, host.Script{Module: "test", Name: "diff.lua", Source: []byte(prelude + s.src),
+			Args: []string{"one", "", "three"}, Stdout: &out, Timeout: 2 * time.Minute})
+		outcomes[i].out = out.String()
+		if err != nil {
+			outcomes[i].err = fmt.Sprintf("%T %v", err, err)
+		}
+	}
+	stores := map[string][]engine.Entry{}
+	for _, id := range []string{"app:cache", "app:small", "app:lru"} {
+		s, ok := h.Store(id)
+		require.True(t, ok, id)
+		page, err := s.Engine().List(ctx, engine.ListOptions{Limit: 10000})
+		require.NoError(t, err)
+		require.False(t, page.HasMore)
+		stores[id] = page.Items
+	}
+	return outcomes, stores
+}
+
+// TestDifferentialEngines runs the same scripts under wazero's interpreter and its
+// compiler (each on its own host, with the same clock) and asserts that they print
+// the same, end the same, and leave the same entries (values, versions and expiries)
+// in every store.
+func TestDifferentialEngines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the interpreter is slow")
+	}
+	newDiffHost := func(opts ...host.Option) *host.Host {
+		clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
+		return newHost(t, testConfig, append(opts, host.WithClock(clock), host.WithLogger(discardLogger()))...)
+	}
+	var (
+		wg                     sync.WaitGroup
+		interpOut, compOut     []differentialOutcome
+		interpStore, compStore map[string][]engine.Entry
+	)
+	start := time.Now()
+	interp := newDiffHost(host.WithInterpreter())
+	compiler := newDiffHost()
+	wg.Go(func() { interpOut, interpStore = runDifferential(t, interp) })
+	wg.Go(func() { compOut, compStore = runDifferential(t, compiler) })
+	wg.Wait()
+	t.Logf("%d scripts on both engines in %v", len(differentialScripts), time.Since(start).Round(time.Millisecond))
+
+	for i, s := range differentialScripts {
+		assert.Equal(t, compOut[i], interpOut[i], "script %q: compiler (expected) vs interpreter (actual)", s.name)
+	}
+	assert.Equal(t, compStore, interpStore, "stores: compiler (expected) vs interpreter (actual)")
+
+	// The scripts did run: a sanity check that the comparison is not of two empty sets.
+	assert.Contains(t, compOut[0].out, "9007199254740992")
+	assert.Contains(t, compOut[8].err, "the script fails")
+	assert.NotEmpty(t, compStore["app:cache"])
+	for i, o := range compOut {
+		assert.False(t, strings.Contains(o.out, "attempt to call") || strings.Contains(o.err, "attempt to call"),
+			"script %q uses something the guest lacks:\n%s%s", differentialScripts[i].name, o.out, o.err)
+	}
+}
