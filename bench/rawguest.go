@@ -1,0 +1,248 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// RawGuest runs the embedded Lua guest on bare wazero with a minimal host: task and
+// finish, and open, release, set and get on a map (set checks the value as the host
+// does; there are no policies, limits or handles). It exists to measure one thing the
+// host cannot switch off: the price of wazero's termination checks
+// (WithCloseOnContextDone), by running the same guest with them on and off.
+type RawGuest struct {
+	rt      wazero.Runtime
+	cache   wazero.CompilationCache
+	mod     api.Module
+	run     api.Function
+	task    *abi.Task
+	result  *abi.Error
+	data    map[string][]byte
+	pending []byte
+}
+
+// DefaultCacheDir is the host's default compilation cache dir, the one the CLI uses.
+func DefaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "wasmkv", "wazero")
+}
+
+// GuestWasm reads host/guest.wasm, the build of the guest that package host embeds
+// (`make guest` writes it; the host embeds it when the test or driver is built).
+func GuestWasm() ([]byte, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(root, "host", "guest.wasm"))
+}
+
+// NewRawGuest compiles (or loads from cacheDir; "" for DefaultCacheDir) and
+// instantiates the guest with termination checks on or off.
+func NewRawGuest(ctx context.Context, cacheDir string, checks bool) (*RawGuest, error) {
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir()
+	}
+	g := &RawGuest{data: map[string][]byte{}}
+	rc := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(checks).
+		WithMemoryLimitPages(uint32(host.DefaultMemoryLimit / 65536))
+	if cacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		g.cache = c
+		rc = rc.WithCompilationCache(c)
+	}
+	g.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := g.init(ctx); err != nil {
+		g.Close(ctx)
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *RawGuest) init(ctx context.Context) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, g.rt); err != nil {
+		return err
+	}
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	b := g.rt.NewHostModuleBuilder(abi.ModuleName)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(g.call), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}).Export(abi.FuncCall)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(g.take), []api.ValueType{i32, i32}, []api.ValueType{i64}).Export(abi.FuncTake)
+	if _, err := b.Instantiate(ctx); err != nil {
+		return err
+	}
+	wasm, err := GuestWasm()
+	if err != nil {
+		return err
+	}
+	cm, err := g.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return err
+	}
+	g.mod, err = g.rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("raw").
+		WithStartFunctions(abi.ExportInitialize))
+	if err != nil {
+		return err
+	}
+	g.run = g.mod.ExportedFunction(abi.ExportRun)
+	return nil
+}
+
+// Close releases the runtime and the cache.
+func (g *RawGuest) Close(ctx context.Context) {
+	g.rt.Close(ctx)
+	if g.cache != nil {
+		g.cache.Close(ctx)
+	}
+}
+
+// Run runs src with args once and returns its wall time.
+func (g *RawGuest) Run(ctx context.Context, src []byte, args ...string) (time.Duration, error) {
+	g.task = &abi.Task{Name: "bench.lua", Source: src, MemoryLimit: host.DefaultMemoryLimit}
+	for _, a := range args {
+		g.task.Args = append(g.task.Args, []byte(a))
+	}
+	g.result = nil
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	start := time.Now()
+	_, err := g.run.Call(rctx)
+	d := time.Since(start)
+	if err == nil && g.result != nil {
+		err = g.result
+	}
+	return d, err
+}
+
+func (g *RawGuest) call(ctx context.Context, mod api.Module, stack []uint64) {
+	mem := mod.Memory()
+	view, ok := mem.Read(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
+	if !ok {
+		stack[0] = api.EncodeI64(int64(abi.StatusBadPointer))
+		return
+	}
+	out := g.handle(append([]byte(nil), view...))
+	if uint32(len(out)) > api.DecodeU32(stack[3]) {
+		g.pending = out
+	} else {
+		mem.Write(api.DecodeU32(stack[2]), out)
+	}
+	stack[0] = uint64(len(out))
+}
+
+func (g *RawGuest) take(ctx context.Context, mod api.Module, stack []uint64) {
+	mod.Memory().Write(api.DecodeU32(stack[0]), g.pending)
+	stack[0] = uint64(len(g.pending))
+	g.pending = nil
+}
+
+func (g *RawGuest) handle(b []byte) []byte {
+	var req abi.Request
+	var resp abi.Response
+	if err := abi.DecodeRequest(b, &req); err != nil {
+		resp.Err = abi.NewError(abi.Invalid, err.Error())
+	} else {
+		switch req.Op {
+		case abi.OpTask:
+			resp.Task = g.task
+		case abi.OpFinish:
+			g.result = req.Err
+		case abi.OpOpen:
+			resp.Handle = 1
+		case abi.OpRelease:
+			resp.OK = true
+		case abi.OpSet:
+			if err := abi.CheckValue(req.Value); err != nil {
+				resp.Err = abi.NewError(abi.Invalid, err.Error())
+				break
+			}
+			g.data[string(req.Key)] = append([]byte(nil), req.Value...)
+			resp.OK = true
+		case abi.OpGet:
+			if v, ok := g.data[string(req.Key)]; ok {
+				resp.Value = v
+			} else {
+				resp.Err = abi.NewError(abi.NotFound, fmt.Sprintf("key %q not found", req.Key))
+			}
+		default:
+			resp.Err = abi.NewError(abi.Invalid, "bench: raw host: unsupported op "+strconv.Itoa(int(req.Op)))
+		}
+	}
+	out, err := abi.EncMode.Marshal(&resp)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TerminationResult is the cost of termination checks: the same work on the same guest
+// with checks on and off, as ns per store op (store and table loops) and per run (tiny).
+type TerminationResult struct {
+	StoreOn, StoreOff, TableOn, TableOff Stats // ns per store op
+	TinyOn, TinyOff                      Stats // ns per run
+}
+
+// TerminationChecks measures the store loop, the guest-table loop and the tiny script
+// on two RawGuests, checks on and off, interleaved over rounds.
+func TerminationChecks(ctx context.Context, cacheDir string, rounds int) (TerminationResult, error) {
+	var res TerminationResult
+	on, err := NewRawGuest(ctx, cacheDir, true)
+	if err != nil {
+		return res, err
+	}
+	defer on.Close(ctx)
+	off, err := NewRawGuest(ctx, cacheDir, false)
+	if err != nil {
+		return res, err
+	}
+	defer off.Close(ctx)
+	var per [6][]float64
+	for round := -1; round < rounds; round++ {
+		for i, g := range []*RawGuest{on, off} {
+			ds, err := g.Run(ctx, StoreLoopScript, LoopArgs("s:")...)
+			if err != nil {
+				return res, err
+			}
+			dt, err := g.Run(ctx, TableLoopScript, LoopArgs("s:")...)
+			if err != nil {
+				return res, err
+			}
+			var tiny time.Duration
+			for range 20 {
+				d, err := g.Run(ctx, TinyScript)
+				if err != nil {
+					return res, err
+				}
+				tiny += d
+			}
+			if round >= 0 {
+				per[i] = append(per[i], PerOp(ds, 1))
+				per[2+i] = append(per[2+i], PerOp(dt, 1))
+				per[4+i] = append(per[4+i], float64(tiny.Nanoseconds())/20)
+			}
+		}
+	}
+	res.StoreOn, res.StoreOff = summarize(per[0]), summarize(per[1])
+	res.TableOn, res.TableOff = summarize(per[2]), summarize(per[3])
+	res.TinyOn, res.TinyOff = summarize(per[4]), summarize(per[5])
+	return res, nil
+}
+
+// MemPages returns the guest's linear memory size in 64 KiB pages.
+func (g *RawGuest) MemPages() uint32 { return g.mod.Memory().Size() / 65536 }
