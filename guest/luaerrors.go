@@ -10,17 +10,13 @@ import (
 
 const errorTypeName = "errors.Error"
 
-// errorsRegistryKey caches this run's errors module, so the global and require("errors")
-// are one table.
+// errorsRegistryKey holds this run's errors module.
 const errorsRegistryKey = "wasmkv.errors"
 
-// errorsModule returns this state's errors module table, building it once, so that the
-// global and require("errors") are the same table.
-func errorsModule(L *lua.LState) *lua.LTable {
-	reg := L.Get(lua.RegistryIndex).(*lua.LTable)
-	if t, ok := reg.RawGetString(errorsRegistryKey).(*lua.LTable); ok {
-		return t
-	}
+// newErrorsModule builds the errors module and the error objects' metatable, once per VM.
+// The metatable hides itself (__metatable), so no script can change the methods of the
+// error objects a later run creates; each run gets its own copy of the module table.
+func newErrorsModule(L *lua.LState) *lua.LTable {
 	mt := newTypeMetatable(L, errorTypeName)
 	L.SetField(mt, "__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"kind":      func(L *lua.LState) int { L.Push(lua.LString(checkError(L).Kind)); return 1 },
@@ -31,12 +27,18 @@ func errorsModule(L *lua.LState) *lua.LTable {
 		L.Push(lua.LString(checkError(L).Error()))
 		return 1
 	}))
+	L.SetField(mt, "__metatable", lua.LFalse)
 	mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"new": errorsNew, "is": errorsIs})
 	for _, k := range abi.KindNames {
 		mod.RawSetString(k.Name, lua.LString(k.Kind))
 	}
-	reg.RawSetString(errorsRegistryKey, mod)
 	return mod
+}
+
+// errorsModule returns this run's errors module, so that the global and
+// require("errors") are one table.
+func errorsModule(L *lua.LState) *lua.LTable {
+	return L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString(errorsRegistryKey).(*lua.LTable)
 }
 
 func openErrors(L *lua.LState) int {

@@ -8,7 +8,7 @@ import (
 // than an allocation that runs into the instance's memory limit.
 const (
 	callStackSize   = 200
-	registrySize    = 1024 * 20
+	registrySize    = 1024 * 4 // grows on demand up to registryMaxSize
 	registryMaxSize = 1024 * 256
 )
 
@@ -23,8 +23,10 @@ var libraries = []string{lua.TabLibName, lua.StringLibName, lua.MathLibName}
 // LState costs about 1 ms in wasm, a fresh environment a few microseconds.
 type vm struct {
 	L *lua.LState
-	// pristine holds the globals as newVM left them, out of every script's reach.
+	// pristine holds the globals as newVM left them, out of every script's reach, and
+	// errors the pristine errors module.
 	pristine map[string]lua.LValue
+	errors   *lua.LTable
 	// preloadLoader finds package.preload entries. It reads package through its
 	// function's environment, so each run gets a copy made in that run's environment.
 	preloadLoader lua.LGFunction
@@ -57,7 +59,8 @@ func newVM() *vm {
 		L.SetGlobal(name, lua.LNil)
 	}
 	installProtectedCalls(L)
-	v := &vm{L: L, pristine: map[string]lua.LValue{}}
+	newStoreMetatable(L)
+	v := &vm{L: L, pristine: map[string]lua.LValue{}, errors: newErrorsModule(L)}
 	pkg := L.GetGlobal("package").(*lua.LTable)
 	v.preloadLoader = pkg.RawGetString("loaders").(*lua.LTable).RawGetInt(1).(*lua.LFunction).GFunction
 	L.G.Global.ForEach(func(k, val lua.LValue) {
@@ -111,12 +114,17 @@ func (v *vm) reset() {
 	L.SetMetatable(lua.LString(""), strMeta)
 
 	// errors is also a global, as the spec's own examples use it without require.
-	reg.RawSetString(errorsRegistryKey, lua.LNil)
-	env.RawSetString("errors", errorsModule(L))
+	errs := copyTable(L, v.errors)
+	reg.RawSetString(errorsRegistryKey, errs)
+	env.RawSetString("errors", errs)
 }
 
+// copyTable makes a shallow copy, sized up front: Len counts only the array part, and a
+// library table grown one key at a time costs a rehash per doubling.
 func copyTable(L *lua.LState, t *lua.LTable) *lua.LTable {
-	c := L.CreateTable(0, t.Len())
+	n := 0
+	t.ForEach(func(lua.LValue, lua.LValue) { n++ })
+	c := L.CreateTable(0, n)
 	t.ForEach(func(k, v lua.LValue) { c.RawSet(k, v) })
 	return c
 }

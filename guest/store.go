@@ -27,7 +27,9 @@ type storeHandle struct {
 // open lists the handles a run has not released, so the run can release them at its end.
 var open = map[*storeHandle]struct{}{}
 
-func openStore(L *lua.LState) int {
+// newStoreMetatable builds the store handles' metatable once per VM. It hides itself
+// (__metatable), so no script can change the methods of a later run's handles.
+func newStoreMetatable(L *lua.LState) {
 	mt := newTypeMetatable(L, storeTypeName)
 	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"get":     storeGet,
@@ -43,7 +45,13 @@ func openStore(L *lua.LState) int {
 	})
 	L.SetField(mt, "__index", methods)
 	L.SetField(mt, "__tostring", L.NewFunction(storeToString))
-	mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"get": storeOpen})
+	L.SetField(mt, "__metatable", lua.LFalse)
+}
+
+// openStore is require("store"): a fresh module table for each run that asks.
+func openStore(L *lua.LState) int {
+	mod := L.CreateTable(0, 3)
+	mod.RawSetString("get", L.NewFunction(storeOpen))
 	mod.RawSetString("backend", constants(L, abi.Backends))
 	mod.RawSetString("consistency", constants(L, abi.Consistencies))
 	L.Push(mod)

@@ -17,6 +17,8 @@ import (
 func TestPoolFreshEnvironment(t *testing.T) {
 	h := newHost(t, testConfig+"modules:\n  pooled: {pool_size: 1}\n")
 	vandal := `
+local hidden = getmetatable(require("store").get("app:cache")) == false and getmetatable(errors.new("x")) == false
+assert(hidden, "the store and error metatables are hidden")
 leaked = "yes"
 string.rep = nil
 getmetatable("").__index.upper = function() return "hacked" end
@@ -32,12 +34,13 @@ pcall = nil
 	check := `
 show(leaked, type(string.rep), ("x"):upper(), type(table.insert), math.pi == 3)
 show(type(require("store").get), type(errors.new), type(require("errors").new), type(print), type(pcall))
+show(require("store").get("app:cache"):set("k", 1), errors.new("CONFLICT", "m"):kind())
 `
 	out, err := runLuaAs(t, h, "pooled", vandal)
 	require.NoError(t, err, out)
 	out, err = runLuaAs(t, h, "pooled", check)
 	require.NoError(t, err)
-	assert.Equal(t, "nil \"function\" \"X\" \"function\" false\n\"function\" \"function\" \"function\" \"function\" \"function\"\n", out)
+	assert.Equal(t, "nil \"function\" \"X\" \"function\" false\n\"function\" \"function\" \"function\" \"function\" \"function\"\ntrue \"Conflict\"\n", out)
 	stats := h.PoolStats()
 	assert.Equal(t, uint64(1), stats.Created, "the second run must reuse the first run's instance")
 	assert.Equal(t, uint64(1), stats.Reused)
