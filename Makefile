@@ -56,8 +56,11 @@ test: guest plugins tools
 run: guest
 	$(GO) run ./cmd/wasmkv run examples/hello.lua
 
-bench: guest
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Benchmarks (policy decisions, engines, the sandbox against its baselines), then the
+# driver that prints one table with every ratio from the same run (docs/performance.md).
+bench: guest plugins tools
+	$(GO) test -run '^$$' -bench . -benchmem ./policy/ ./engine/ ./bench/
+	$(GO) run ./bench/table
 
 check: guest
 	$(GO) vet ./...
