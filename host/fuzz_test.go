@@ -135,7 +135,7 @@ func FuzzHandleRequest(f *testing.F) {
 				t.Fatalf("open %s: %v", id, e)
 			}
 		}
-		inst.handles[2] = nil
+		inst.release(3) // the second app:cache handle
 		out := inst.handle(ctx, req)
 		resp := checkResponse(t, req, out)
 		var r abi.Request

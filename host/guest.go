@@ -50,6 +50,13 @@ func checkGuest(m wazero.CompiledModule) error {
 				signature(f.ParamTypes(), f.ResultTypes()), signature(want.params, want.results))}
 		}
 	}
+	// Only functions can be imported from us; wazero cannot list imported globals and
+	// tables, which fail at instantiation instead.
+	for _, mem := range m.ImportedMemories() {
+		if mod, name, _ := mem.Import(); strings.HasPrefix(mod, "wasmkv") {
+			return &GuestError{fmt.Sprintf("imports %s.%s, which is not a function of %s", mod, name, abi.ModuleName)}
+		}
+	}
 	exports := m.ExportedFunctions()
 	for _, name := range []string{abi.ExportInitialize, abi.ExportRun} {
 		f, ok := exports[name]

@@ -48,9 +48,7 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 	case abi.OpOpen:
 		resp.Handle, resp.Err = inst.open(req.ID)
 	case abi.OpRelease:
-		if req.Handle >= 1 && int(req.Handle) <= len(inst.handles) {
-			inst.handles[req.Handle-1] = nil
-		}
+		inst.release(req.Handle)
 		resp.OK = true
 	case abi.OpGet, abi.OpSet, abi.OpHas, abi.OpDelete, abi.OpEntry, abi.OpPut, abi.OpIncr:
 		resp.Err = inst.keyOp(ctx, req, resp)
@@ -76,8 +74,56 @@ func (inst *instance) open(id string) (uint32, *abi.Error) {
 	if !ok {
 		return 0, abi.NewError(abi.NotFound, fmt.Sprintf("store %q not found", id))
 	}
-	inst.handles = append(inst.handles, s)
-	return uint32(len(inst.handles)), nil
+	return inst.newHandle(s)
+}
+
+// maxHandles bounds the stores one run holds open at once, so a loop of store.get cannot
+// grow the host's memory for as long as it runs.
+const maxHandles = 1024
+
+// handleSlot is one entry of a run's handle table. A handle is the slot's index plus one
+// in its low 16 bits and the slot's generation in its high 16, so that a released handle
+// never reaches the store that later reuses its slot.
+type handleSlot struct {
+	store *Store
+	gen   uint16
+}
+
+func (inst *instance) newHandle(s *Store) (uint32, *abi.Error) {
+	var i int
+	switch {
+	case len(inst.free) > 0:
+		i = inst.free[len(inst.free)-1]
+		inst.free = inst.free[:len(inst.free)-1]
+		inst.handles[i].gen++
+	case len(inst.handles) < maxHandles:
+		i = len(inst.handles)
+		inst.handles = append(inst.handles, handleSlot{})
+	default:
+		return 0, abi.NewError(abi.Invalid, fmt.Sprintf("too many open stores (%d): release some", maxHandles))
+	}
+	inst.handles[i].store = s
+	return uint32(inst.handles[i].gen)<<16 | uint32(i+1), nil
+}
+
+// slot returns the slot a handle names, if the handle was ever issued for it.
+func (inst *instance) slot(h uint32) (*handleSlot, int, bool) {
+	i := int(h&0xffff) - 1
+	if i < 0 || i >= len(inst.handles) || uint16(h>>16) > inst.handles[i].gen {
+		return nil, 0, false
+	}
+	return &inst.handles[i], i, true
+}
+
+func (inst *instance) release(h uint32) {
+	if sl, i, ok := inst.slot(h); ok && sl.gen == uint16(h>>16) && sl.store != nil {
+		sl.store = nil
+		// A slot whose generation would wrap is retired, so an old handle can never
+		// match again.
+		if sl.gen < 0xffff {
+			inst.free = append(inst.free, i)
+		}
+	}
 }
 
 // opActions maps each key operation to the action a policy decides.
@@ -296,11 +342,12 @@ func (inst *instance) info(req *abi.Request, resp *abi.Response) *abi.Error {
 
 // store resolves a handle from the guest.
 func (inst *instance) store(h uint32) (*Store, *abi.Error) {
-	if h == 0 || int(h) > len(inst.handles) {
+	sl, _, ok := inst.slot(h)
+	if !ok {
 		return nil, abi.NewError(abi.Invalid, fmt.Sprintf("unknown store handle %d", h))
 	}
-	if s := inst.handles[h-1]; s != nil {
-		return s, nil
+	if sl.gen == uint16(h>>16) && sl.store != nil {
+		return sl.store, nil
 	}
 	return nil, abi.NewError(abi.Invalid, "store is released")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,7 +81,9 @@ func (p *pool) take(ctx context.Context) (*pooled, error) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		pi := p.idle[n-1]
-		p.idle = p.idle[:n-1]
+		// Delete clears the slot it frees: a stale pointer in the backing array would keep
+		// a closed instance's whole memory alive.
+		p.idle = slices.Delete(p.idle, n-1, n)
 		p.mu.Unlock()
 		p.h.reused.Add(1)
 		return pi, nil
@@ -149,7 +152,7 @@ func (p *pool) expireLocked(now time.Time) []*pooled {
 		n++
 	}
 	expired := append([]*pooled(nil), p.idle[:n]...)
-	p.idle = append(p.idle[:0], p.idle[n:]...)
+	p.idle = slices.Delete(p.idle, 0, n)
 	return expired
 }
 

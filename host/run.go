@@ -89,7 +89,11 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		return err
 	}
 	// Creating the instance is not charged to the script's timeout, only to ctx.
-	pi, err := p.take(ctx)
+	// Creating an instance runs the guest's _initialize, which a hostile guest may never
+	// return from: it gets a bound of its own, apart from the script's.
+	tctx, tcancel := context.WithTimeout(ctx, timeout+DefaultTimeout)
+	pi, err := p.take(tctx)
+	tcancel()
 	if err != nil {
 		if ctx.Err() != nil {
 			return runError(abi.NewError(abi.Canceled, "script canceled before it started: "+context.Cause(ctx).Error()))
@@ -171,7 +175,8 @@ type instance struct {
 	task    *abi.Task
 	policy  *PolicyCounters
 	log     *slog.Logger
-	handles []*Store // handle h is handles[h-1]; nil once released
+	handles []handleSlot
+	free    []int // released slots, reused by later opens
 	pending []byte
 
 	finished bool
@@ -186,4 +191,6 @@ func (inst *instance) fail(e *abi.Error) {
 }
 
 // releaseAll drops every handle the run still holds.
-func (inst *instance) releaseAll() { clear(inst.handles) }
+func (inst *instance) releaseAll() {
+	inst.handles, inst.free = nil, nil
+}
