@@ -31,12 +31,16 @@ func runTask() {
 	sdk.Finish(nil)
 }
 
+// memLimitSet is the memory limit the collector was last sized for.
+var memLimitSet int64
+
 // theVM is this instance's Lua state, built on the first run.
 var theVM *vm
 
 // execute runs one task and returns its failure, or nil.
 func execute(t *abi.Task) *abi.Error {
-	if t.MemoryLimit > 0 {
+	if t.MemoryLimit > 0 && t.MemoryLimit != memLimitSet {
+		memLimitSet = t.MemoryLimit
 		// Go's collector grows the heap to twice what is live before it runs; inside a
 		// memory-limited instance that ends in an out-of-memory trap long before the
 		// live data needs it. A soft limit just under the instance's makes it collect
@@ -50,6 +54,7 @@ func execute(t *abi.Task) *abi.Error {
 	}
 	theVM.reset()
 	L := theVM.L
+	defer theVM.afterRun()
 	defer releaseAll()
 	proto, err := chunks.compile(t.Name, t.Source)
 	if err != nil {
