@@ -412,6 +412,13 @@ func (r *Redis) get(c *call, key string) (Entry, bool, error) {
 
 // Has reports whether key is live; the server ignores expired keys.
 func (r *Redis) Has(ctx context.Context, key string) (bool, error) {
+	return r.isOne(ctx, "has", func(c *call, cl *redis.Client) (int64, error) {
+		return cl.Exists(c.ctx, r.dataPrefix+key).Result()
+	})
+}
+
+// isOne runs one command that answers a count, and reports whether the count is 1.
+func (r *Redis) isOne(ctx context.Context, op string, run func(*call, *redis.Client) (int64, error)) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -420,11 +427,11 @@ func (r *Redis) Has(ctx context.Context, key string) (bool, error) {
 	var n int64
 	err := r.do(c.ctx, func(cl *redis.Client) error {
 		var err error
-		n, err = cl.Exists(c.ctx, r.dataPrefix+key).Result()
+		n, err = run(c, cl)
 		return err
 	})
 	if err != nil {
-		return false, c.end(c.unavailable("has", err))
+		return false, c.end(c.unavailable(op, err))
 	}
 	return n == 1, c.end(nil)
 }
@@ -442,21 +449,9 @@ func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Delete removes key and reports whether a live key was removed.
 func (r *Redis) Delete(ctx context.Context, key string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	c := r.begin(ctx)
-	defer c.cancel()
-	var n int64
-	err := r.do(c.ctx, func(cl *redis.Client) error {
-		var err error
-		n, err = deleteScript.Run(c.ctx, cl, []string{r.dataPrefix + key, r.indexKey, r.expiryKey}, key).Int64()
-		return err
+	return r.isOne(ctx, "delete", func(c *call, cl *redis.Client) (int64, error) {
+		return deleteScript.Run(c.ctx, cl, []string{r.dataPrefix + key, r.indexKey, r.expiryKey}, key).Int64()
 	})
-	if err != nil {
-		return false, c.end(c.unavailable("delete", err))
-	}
-	return n == 1, c.end(nil)
 }
 
 // Put is a conditional Set, checked and written in one script.
