@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"testing"
@@ -131,4 +132,19 @@ func TestByteSize(t *testing.T) {
 	assert.Equal(t, "128MiB", host.ByteSize(128<<20).String())
 	_, err := host.ParseConfig([]byte("modules:\n  m: {memory_limit: 1MiB}\n"))
 	assert.ErrorContains(t, err, "memory_limit must be at least 16MiB")
+}
+
+// TestLimitBreachesAreLogged: the host logs each run it stopped, with the module and why.
+func TestLimitBreachesAreLogged(t *testing.T) {
+	var logs safeBuffer
+	h := newHost(t, testConfig+"modules:\n  bomb: {memory_limit: 32MiB}\n", host.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ctx := context.Background()
+	_ = h.Run(ctx, host.Script{Module: "spin", Name: "x.lua", Source: []byte(`while true do end`), Timeout: 50 * time.Millisecond})
+	_ = h.Run(ctx, host.Script{Module: "bomb", Name: "x.lua", Source: []byte(`local s = string.rep("x", 2^28)`)})
+	re := runErr(t, h.Run(ctx, host.Script{Module: "fine", Name: "x.lua", Source: []byte(`error("a script error is not a breach")`)}))
+	assert.Equal(t, abi.Unknown, re.Kind)
+	out := logs.String()
+	assert.Contains(t, out, `level=WARN msg="run stopped" module=spin kind=Timeout reason="script exceeded its timeout of 50ms"`)
+	assert.Contains(t, out, `level=WARN msg="run stopped" module=bomb kind=Internal reason="memory limit exceeded (32MiB)"`)
+	assert.NotContains(t, out, "module=fine")
 }

@@ -128,6 +128,20 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	// hit its memory limit or lost a host call may be half-dead.
 	p.put(pi, callErr == nil && inst.failed == nil && inst.finished)
 
+	if err := inst.hostFailure(ctx, rctx, callErr, stderr, timeout, memory); err != nil {
+		// A limit the host enforced, or a broken guest: the host logs what it stopped.
+		inst.log.Warn("run stopped", "module", inst.module, "kind", err.Kind, "reason", err.Message)
+		return err
+	}
+	if inst.result != nil {
+		return runError(inst.result)
+	}
+	return nil
+}
+
+// hostFailure is the error of a run that the host ended, or that broke its contract:
+// nil when the guest ran and reported its outcome.
+func (inst *instance) hostFailure(ctx, rctx context.Context, callErr error, stderr *oomWatcher, timeout time.Duration, memory ByteSize) *RunError {
 	switch {
 	case inst.failed != nil:
 		return runError(inst.failed)
@@ -146,8 +160,6 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 		return runError(abi.NewError(abi.Internal, "guest trapped: "+callErr.Error()))
 	case !inst.finished:
 		return runError(abi.NewError(abi.Internal, "guest returned without reporting an outcome"))
-	case inst.result != nil:
-		return runError(inst.result)
 	}
 	return nil
 }
