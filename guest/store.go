@@ -223,15 +223,10 @@ func storeSet(L *lua.LState) int {
 			return pushFailure(L, lua.LFalse, e)
 		}
 	}
-	v := L.Get(3)
-	if v == lua.LNil {
-		return pushFailure(L, lua.LFalse, abi.NewError(abi.Invalid, "value is required"))
+	val, e := valueArg(L)
+	if e != nil {
+		return pushFailure(L, lua.LFalse, e)
 	}
-	val, err := luacbor.Encode(valueBuf[:0], v)
-	if err != nil {
-		return pushFailure(L, lua.LFalse, abi.NewError(abi.Invalid, err.Error()))
-	}
-	valueBuf = val
 	var resp abi.Response
 	if e := sdk.Call(&abi.Request{Op: abi.OpSet, Handle: s.handle, Key: []byte(key), Value: val, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LFalse, e)
@@ -242,6 +237,20 @@ func storeSet(L *lua.LState) int {
 
 // valueBuf is reused for encoding values; the request copies it into its own buffer.
 var valueBuf []byte
+
+// valueArg encodes argument 3, the value of set and put: present, and storable.
+func valueArg(L *lua.LState) ([]byte, *abi.Error) {
+	v := L.Get(3)
+	if v == lua.LNil {
+		return nil, abi.NewError(abi.Invalid, "value is required")
+	}
+	val, err := luacbor.Encode(valueBuf[:0], v)
+	if err != nil {
+		return nil, abi.NewError(abi.Invalid, err.Error())
+	}
+	valueBuf = val
+	return val, nil
+}
 
 // boolOp is has and delete: a key in, a boolean out.
 func boolOp(L *lua.LState, fname string, op abi.Op) int {

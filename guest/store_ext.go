@@ -109,15 +109,11 @@ func storePut(L *lua.LState) int {
 	if req.OnlyIfAbsent && req.IfVersion != nil {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together"))
 	}
-	v := L.Get(3)
-	if v == lua.LNil {
-		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "value is required"))
+	val, e := valueArg(L)
+	if e != nil {
+		return pushFailure(L, lua.LNil, e)
 	}
-	val, err := luacbor.Encode(valueBuf[:0], v)
-	if err != nil {
-		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, err.Error()))
-	}
-	valueBuf, req.Value = val, val
+	req.Value = val
 	var resp abi.Response
 	if e := sdk.Call(&req, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)

@@ -152,15 +152,11 @@ func (inst *instance) keyOp(ctx context.Context, req *abi.Request, resp *abi.Res
 		return abi.NewError(abi.Invalid, fmt.Sprintf("ttl %d ms is out of range (0 to 100 years)", req.TTL))
 	}
 	switch req.Op {
-	case abi.OpSet:
+	case abi.OpSet, abi.OpPut:
 		if e := s.checkValue(req.Value); e != nil {
 			return e
 		}
-	case abi.OpPut:
-		if e := s.checkValue(req.Value); e != nil {
-			return e
-		}
-		if req.OnlyIfAbsent && req.IfVersion != nil {
+		if req.Op == abi.OpPut && req.OnlyIfAbsent && req.IfVersion != nil {
 			return abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together")
 		}
 	case abi.OpIncr:
