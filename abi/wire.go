@@ -968,6 +968,8 @@ func (d *decoder) task(depth int) (*Task, error) {
 		fSrc
 		fArgs
 		fMem
+		fIn
+		fRes
 	)
 	var have uint16
 	var unknown keySet
@@ -995,6 +997,14 @@ func (d *decoder) task(depth int) (*Task, error) {
 		case "mem":
 			if err = seen(&have, fMem, name); err == nil {
 				err = d.int64Field(&t.MemoryLimit, "Task.mem")
+			}
+		case "in":
+			if err = seen(&have, fIn, name); err == nil {
+				t.Input, err = d.raw(depth + 1)
+			}
+		case "res":
+			if err = seen(&have, fRes, name); err == nil {
+				err = d.boolField(&t.Result, "Task.res")
 			}
 		default:
 			err = d.unknownField(&unknown, name, depth+1)

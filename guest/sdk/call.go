@@ -47,6 +47,7 @@ func Call(req *abi.Request, resp *abi.Response) *abi.Error {
 	}
 	if t := resp.Task; t != nil {
 		t.Source = bytes.Clone(t.Source)
+		t.Input = bytes.Clone(t.Input)
 		for i, a := range t.Args {
 			t.Args[i] = bytes.Clone(a)
 		}
