@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/guest/luacbor"
 	"github.com/wasmkv/wasmkv/guest/sdk"
 )
 
@@ -24,11 +25,8 @@ func runTask() {
 		sdk.Finish(err)
 		return
 	}
-	if e := execute(task); e != nil {
-		sdk.Finish(e)
-		return
-	}
-	sdk.Finish(nil)
+	result, e := execute(task)
+	sdk.FinishResult(e, result)
 }
 
 // memLimitSet is the memory limit the collector was last sized for.
@@ -37,8 +35,9 @@ var memLimitSet int64
 // theVM is this instance's Lua state, built on the first run.
 var theVM *vm
 
-// execute runs one task and returns its failure, or nil.
-func execute(t *abi.Task) *abi.Error {
+// execute runs one task and returns its failure, or nil, and when the task asks for it
+// the script's first return value, encoded (see abi.OpFinish).
+func execute(t *abi.Task) (result []byte, failure *abi.Error) {
 	if t.MemoryLimit > 0 && t.MemoryLimit != memLimitSet {
 		memLimitSet = t.MemoryLimit
 		// Go's collector grows the heap to twice what is live before it runs; inside a
@@ -58,24 +57,55 @@ func execute(t *abi.Task) *abi.Error {
 	defer releaseAll()
 	proto, err := chunks.compile(t.Name, t.Source)
 	if err != nil {
-		return abi.NewError(abi.Invalid, err.Error())
+		return nil, abi.NewError(abi.Invalid, err.Error())
 	}
 	fn := L.NewFunctionFromProto(proto)
 	top := L.GetTop()
 	L.Push(fn)
+	nargs := len(t.Args)
+	if len(t.Input) > 0 {
+		in, err := luacbor.Decode(L, t.Input)
+		if err != nil {
+			L.SetTop(top)
+			return nil, abi.NewError(abi.Invalid, "task input: "+err.Error())
+		}
+		L.Push(in)
+		nargs++
+	}
 	for _, a := range t.Args {
 		L.Push(lua.LString(a))
 	}
-	if err := L.PCall(len(t.Args), lua.MultRet, nil); err != nil {
+	if err := L.PCall(nargs, lua.MultRet, nil); err != nil {
 		if apiErr, ok := err.(*lua.ApiError); ok {
-			return toError(apiErr.Object, apiErr.Error())
+			return nil, toError(apiErr.Object, apiErr.Error())
 		}
-		return abi.NewError(abi.Unknown, err.Error())
+		return nil, abi.NewError(abi.Unknown, err.Error())
 	}
 	// A script that returns nil, err failed, as a store method does.
 	if L.GetTop()-top >= 2 && L.Get(top+1) == lua.LNil && L.Get(top+2) != lua.LNil {
 		e := L.Get(top + 2)
-		return toError(e, L.ToStringMeta(e).String())
+		return resultNull(t), toError(e, L.ToStringMeta(e).String())
+	}
+	if !t.Result {
+		return nil, nil
+	}
+	first := lua.LValue(lua.LNil)
+	if L.GetTop() > top {
+		first = L.Get(top + 1)
+	}
+	result, err = luacbor.Encode(nil, first)
+	if err != nil {
+		// Reported as raised: the script broke the contract of its caller.
+		return nil, abi.NewError(abi.Invalid, "return value: "+err.Error())
+	}
+	return result, nil
+}
+
+// resultNull is the result of a script that returned nil, err: null when the task asked
+// for a result, so the host can tell a returned error from a raised one.
+func resultNull(t *abi.Task) []byte {
+	if t.Result {
+		return []byte{0xf6}
 	}
 	return nil
 }

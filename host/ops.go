@@ -45,6 +45,14 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 			req.Err.Kind = k
 		}
 		inst.finished, inst.result = true, req.Err
+		inst.output = nil
+		if len(req.Value) > 0 && inst.task.Result {
+			if err := abi.CheckValue(req.Value); err != nil {
+				inst.fail(abi.NewError(abi.Internal, "guest reported a malformed result: "+err.Error()))
+				break
+			}
+			inst.output = req.Value
+		}
 	case abi.OpOpen:
 		resp.Handle, resp.Err = inst.open(req.ID)
 	case abi.OpRelease:
