@@ -21,6 +21,9 @@ type Config struct {
 	Stores   map[string]StoreConfig  `yaml:"stores"`
 	Policies []policy.Rule           `yaml:"policies"`
 	Modules  map[string]ModuleConfig `yaml:"modules"`
+	// Routes and Server configure wasmkv serve (see serveconfig.go); other uses ignore them.
+	Routes []RouteConfig `yaml:"routes"`
+	Server ServerConfig  `yaml:"server"`
 }
 
 // StoreConfig configures one store. Zero values take the documented defaults.
@@ -73,6 +76,10 @@ type ModuleConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Prewarm is how many instances New creates ahead of the first run (default 0).
 	Prewarm int `yaml:"prewarm"`
+	// MaxConcurrency and MaxQueue bound the module's runs under wasmkv serve (see
+	// serveconfig.go).
+	MaxConcurrency int `yaml:"max_concurrency"`
+	MaxQueue       int `yaml:"max_queue"`
 }
 
 // Defaults of a store's limits.
