@@ -167,6 +167,7 @@ func (v *vm) build() {
 	preload := L.CreateTable(0, 2)
 	preload.RawSetString("store", L.NewFunction(openStore))
 	preload.RawSetString("errors", L.NewFunction(openErrors))
+	preload.RawSetString("json", L.NewFunction(openJSON))
 	pkg := L.CreateTable(0, 5)
 	pkg.RawSetString("loaded", loaded)
 	pkg.RawSetString("loaders", loaders)

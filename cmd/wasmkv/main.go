@@ -46,6 +46,9 @@ const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR]
 
 // run is the whole CLI, so tests can call it in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "serve" {
+		return runServe(ctx, args[1:], stderr)
+	}
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprintln(stderr, usage)
 		return exitUsage
