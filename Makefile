@@ -9,7 +9,7 @@ WAT_OUT := $(WAT_SRC:.wat=.wasm)
 PLUGIN  := examples/plugin-go/plugin.wasm
 SDKTEST := host/testdata/sdkguest/guest.wasm
 
-.PHONY: all guest wat plugins tools build test run bench check clean
+.PHONY: all guest wat plugins tools build test run serve bench check clean
 
 all: build
 
@@ -58,6 +58,9 @@ test: guest plugins tools
 
 run: guest
 	$(GO) run ./cmd/wasmkv run examples/hello.lua
+
+serve: guest
+	$(GO) run ./cmd/wasmkv serve --config examples/serve/wasmkv.yaml
 
 # Benchmarks (policy decisions, engines, the sandbox against its baselines), then the
 # driver that prints one table with every ratio from the same run (docs/performance.md).
