@@ -64,7 +64,9 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "BadRequestBody", id)
 		return
 	}
-	if err := rh.lim.acquire(r.Context(), rt.timeout); err != nil {
+	// A queued request waits at most two run timeouts: long enough for the slot ahead of
+	// it to end even when that run uses its whole timeout, short enough to shed load.
+	if err := rh.lim.acquire(r.Context(), 2*rt.timeout); err != nil {
 		s.metrics.runs.WithLabelValues(rt.module, "rejected").Inc()
 		if r.Context().Err() != nil {
 			return // the client left
