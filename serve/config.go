@@ -44,8 +44,8 @@ func configErrorf(format string, args ...any) error {
 
 // settings is the server section with its defaults applied.
 type settings struct {
-	maxBody, maxHeader                                       int64
-	readHeader, read, write, idle, shutdown                  time.Duration
+	maxBody, maxHeader                      int64
+	readHeader, read, write, idle, shutdown time.Duration
 }
 
 // route is one configured route, with its script read.

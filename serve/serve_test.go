@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -181,22 +183,22 @@ func TestPersistAcrossRequests(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	ok := map[string]string{"h.lua": "return 'x'"}
 	for name, c := range map[string]struct{ cfg, want string }{
-		"unknown field":     {"routes:\n  - {method: GET, path: /a, module: m, script: h.lua, scirpt: x}\n", "scirpt"},
-		"duplicate":         {"routes:\n  - {method: GET, path: /a, module: m, script: h.lua}\n  - {method: GET, path: /a, module: m, script: h.lua}\n", "duplicates"},
-		"conflict":          {"routes:\n  - {method: GET, path: '/a/{x}', module: m, script: h.lua}\n  - {method: GET, path: '/a/{y}', module: m, script: h.lua}\n", "conflicts"},
-		"missing script":    {"routes:\n  - {method: GET, path: /a, module: m, script: nope.lua}\n", "nope.lua"},
-		"no script":         {"routes:\n  - {method: GET, path: /a, module: m}\n", "script or wasm"},
-		"both":              {"routes:\n  - {method: GET, path: /a, module: m, script: h.lua, wasm: h.lua}\n", "not both"},
-		"no module":         {"routes:\n  - {method: GET, path: /a, script: h.lua}\n", "module is required"},
-		"bad method":        {"routes:\n  - {method: get, path: /a, module: m, script: h.lua}\n", "upper-case"},
-		"bad path":          {"routes:\n  - {method: GET, path: a, module: m, script: h.lua}\n", "start with /"},
-		"no routes":         {"stores: {}\n", "none configured"},
-		"concurrency":       {"modules:\n  m: {max_concurrency: -1}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_concurrency"},
-		"queue":             {"modules:\n  m: {max_queue: 1000000}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_queue"},
-		"body":              {"server: {max_body_bytes: 2GiB}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_body_bytes"},
-		"negative timeout":  {"server: {read_timeout: -1s}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "read_timeout"},
-		"write vs timeout":  {"server: {write_timeout: 1s}\nmodules:\n  m: {timeout: 2s}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "write_timeout"},
-		"unknown server":    {"server: {max_bodee: 1}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_bodee"},
+		"unknown field":    {"routes:\n  - {method: GET, path: /a, module: m, script: h.lua, scirpt: x}\n", "scirpt"},
+		"duplicate":        {"routes:\n  - {method: GET, path: /a, module: m, script: h.lua}\n  - {method: GET, path: /a, module: m, script: h.lua}\n", "duplicates"},
+		"conflict":         {"routes:\n  - {method: GET, path: '/a/{x}', module: m, script: h.lua}\n  - {method: GET, path: '/a/{y}', module: m, script: h.lua}\n", "conflicts"},
+		"missing script":   {"routes:\n  - {method: GET, path: /a, module: m, script: nope.lua}\n", "nope.lua"},
+		"no script":        {"routes:\n  - {method: GET, path: /a, module: m}\n", "script or wasm"},
+		"both":             {"routes:\n  - {method: GET, path: /a, module: m, script: h.lua, wasm: h.lua}\n", "not both"},
+		"no module":        {"routes:\n  - {method: GET, path: /a, script: h.lua}\n", "module is required"},
+		"bad method":       {"routes:\n  - {method: get, path: /a, module: m, script: h.lua}\n", "upper-case"},
+		"bad path":         {"routes:\n  - {method: GET, path: a, module: m, script: h.lua}\n", "start with /"},
+		"no routes":        {"stores: {}\n", "none configured"},
+		"concurrency":      {"modules:\n  m: {max_concurrency: -1}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_concurrency"},
+		"queue":            {"modules:\n  m: {max_queue: 1000000}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_queue"},
+		"body":             {"server: {max_body_bytes: 2GiB}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_body_bytes"},
+		"negative timeout": {"server: {read_timeout: -1s}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "read_timeout"},
+		"write vs timeout": {"server: {write_timeout: 1s}\nmodules:\n  m: {timeout: 2s}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "write_timeout"},
+		"unknown server":   {"server: {max_bodee: 1}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_bodee"},
 	} {
 		_, err := New(context.Background(), files(t, c.cfg, ok), Options{})
 		require.Error(t, err, name)
@@ -280,4 +282,124 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	assert.Contains(t, logs.String(), "reload refused")
 	t.Logf("%d requests across 10 reloads", total.Load())
+}
+
+const hostileConfig = `
+stores:
+  app: {kind: memory}
+policies:
+  - {name: good, effect: allow, modules: ["good"], resources: ["app"]}
+modules:
+  good: {timeout: 5s}
+  bad.loop: {timeout: 300ms, max_concurrency: 2, max_queue: 2}
+  bad.memory: {timeout: 2s, memory_limit: 32MiB, max_concurrency: 2, max_queue: 2}
+  bad.denials: {timeout: 2s, max_concurrency: 2, max_queue: 2}
+routes:
+  - {method: GET, path: /good, module: good, script: good.lua}
+  - {method: GET, path: /loop, module: bad.loop, script: loop.lua}
+  - {method: GET, path: /memory, module: bad.memory, script: memory.lua}
+  - {method: GET, path: /denials, module: bad.denials, script: denials.lua}
+`
+
+// Hostile handlers (an endless loop, a memory bomb, a flood of denials), each hammered
+// beyond its limits, do not cost the good route a single error: each is held to its own
+// slots, queue, timeout and memory.
+func TestHostileHandlersDoNotHurtOthers(t *testing.T) {
+	s, ts, _ := start(t, files(t, hostileConfig, map[string]string{
+		"good.lua": `local store = require("store"); local app = assert(store.get("app"))
+			local n = assert(app:incr("n", 1)); return tostring(n)`,
+		"loop.lua":   `while true do end`,
+		"memory.lua": `local t = {}; local s = string.rep("x", 1024); for i = 1, 1e9 do t[i] = s .. i end`,
+		"denials.lua": `local store = require("store")
+			for i = 1, 200000 do local s, err = store.get("app"); assert(s == nil) end
+			return "done"`,
+	}))
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	hostile := map[string]*atomic.Int64{}
+	for _, path := range []string{"/loop", "/memory", "/denials"} {
+		hostile[path] = new(atomic.Int64)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for !stop.Load() {
+					resp, err := http.Get(ts.URL + path)
+					if err == nil {
+						resp.Body.Close()
+						hostile[path].Add(1)
+					}
+				}
+			}()
+		}
+	}
+	waitFor(t, "the hostile routes to be busy", func() bool {
+		g := s.cur.Load()
+		return len(g.limiters["bad.loop"].slots) > 0 && len(g.limiters["bad.memory"].slots) > 0
+	})
+	var good []int
+	for range 40 {
+		good = append(good, do(t, "GET", ts.URL+"/good", "").code)
+	}
+	stop.Store(true)
+	wg.Wait()
+	for i, code := range good {
+		assert.Equal(t, 200, code, "good request %d", i)
+	}
+	for path, n := range hostile {
+		assert.Positive(t, n.Load(), path)
+	}
+	a := do(t, "GET", ts.URL+"/good", "")
+	assert.Equal(t, "41", a.body, "every good request ran exactly once")
+}
+
+// Draining lets a request in flight finish, then refuses new connections.
+func TestDrain(t *testing.T) {
+	path := files(t, `
+routes:
+  - {method: GET, path: /work, module: w, script: work.lua}
+`, map[string]string{"work.lua": `local n = 0; for i = 1, 2e5 do n = n + i end; return tostring(n)`})
+	s, err := New(context.Background(), path, Options{Logger: discard()})
+	require.NoError(t, err)
+	srv := &http.Server{Handler: s}
+	ln := listen(t)
+	go srv.Serve(ln)
+	url := "http://" + ln.Addr().String() + "/work"
+	done := make(chan answer, 1)
+	go func() { done <- do(t, "GET", url, "") }()
+	lim := s.cur.Load().limiters["w"]
+	waitFor(t, "the request to run", func() bool { return len(lim.slots) == 1 })
+	require.NoError(t, s.Drain(srv, 30*time.Second))
+	a := <-done
+	assert.Equal(t, 200, a.code)
+	assert.Equal(t, "20000100000", a.body)
+	_, err = http.Get(url)
+	assert.Error(t, err, "a drained server accepts no connection")
+	require.NoError(t, s.Close(context.Background()))
+}
+
+// /metrics, /healthz and /readyz on the admin handler.
+func TestAdmin(t *testing.T) {
+	s, ts, _ := start(t, files(t, contractConfig, contractHandlers))
+	do(t, "GET", ts.URL+"/ret/string", "")
+	do(t, "GET", ts.URL+"/fail/NotFound", "")
+	admin := httptest.NewServer(s.AdminHandler())
+	defer admin.Close()
+	assert.Equal(t, 200, do(t, "GET", admin.URL+"/healthz", "").code)
+	assert.Equal(t, 200, do(t, "GET", admin.URL+"/readyz", "").code)
+	m := do(t, "GET", admin.URL+"/metrics", "").body
+	for _, want := range []string{
+		`wasmkv_http_requests_total{route="GET /ret/{what}",status="200"} 1`,
+		`wasmkv_http_requests_total{route="GET /fail/{kind}",status="404"} 1`,
+		`wasmkv_http_request_duration_seconds_count{route="GET /ret/{what}"} 1`,
+		`wasmkv_runs_total{module="t.ret",outcome="ok"} 1`,
+		`wasmkv_runs_total{module="t.fail",outcome="returned_error"} 1`,
+		`wasmkv_policy_decisions_total{decision="allow",module="t.ret"} 0`,
+		`wasmkv_instances_created_total `,
+		`wasmkv_pool_idle_instances{module="t.ret"} 1`,
+	} {
+		assert.Contains(t, m, want)
+	}
+	s.draining.Store(true)
+	assert.Equal(t, 503, do(t, "GET", admin.URL+"/readyz", "").code)
 }
