@@ -2,6 +2,7 @@
 //
 //	wasmkv run [--config FILE] [--module NAME] [--timeout DUR] FILE.lua [ARGS...]
 //	wasmkv run [flags] FILE.wasm [ARGS...]
+//	wasmkv serve --config FILE [--listen ADDR] [--admin ADDR]
 //
 // A .wasm file is a guest module built against the wasmkv ABI (see docs/abi.md), run
 // under the same configuration, policies and limits as a Lua script.
@@ -42,7 +43,8 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]`
+const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]
+       wasmkv serve --config FILE [--listen ADDR] [--admin ADDR]`
 
 // run is the whole CLI, so tests can call it in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
