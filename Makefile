@@ -67,6 +67,7 @@ serve: guest
 bench: guest plugins tools
 	$(GO) test -run '^$$' -bench . -benchmem ./policy/ ./engine/ ./bench/
 	$(GO) run ./bench/table
+	$(GO) run ./bench/servetable
 
 check: guest
 	$(GO) vet ./...

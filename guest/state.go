@@ -87,11 +87,13 @@ func (v *vm) reset() {
 	v.build()
 }
 
-// afterRun undoes what every run that requires the store module does to package.loaded,
-// so that such a run still leaves its environment intact.
+// afterRun undoes what every run that requires the store or json module does to
+// package.loaded, so that such a run still leaves its environment intact. Both modules
+// are a fresh table for each run that asks, so forgetting them is safe.
 func (v *vm) afterRun() {
 	if loaded, ok := v.L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED").(*lua.LTable); ok {
 		loaded.RawSetString("store", lua.LNil)
+		loaded.RawSetString("json", lua.LNil)
 	}
 }
 
