@@ -50,6 +50,7 @@ type options struct {
 	guest    []byte
 	interp   bool
 	memory   ByteSize
+	observer Observer
 }
 
 // sandbox is the guest compiled for one memory limit: wazero applies the limit when it

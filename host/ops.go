@@ -21,6 +21,7 @@ func (inst *instance) handle(ctx context.Context, b []byte) []byte {
 		resp.Err = abi.NewError(abi.Invalid, err.Error())
 	} else {
 		inst.dispatch(ctx, &req, &resp)
+		inst.observe(&req, &resp)
 	}
 	out, err := abi.EncMode.Marshal(&resp)
 	if err != nil {
@@ -361,6 +362,7 @@ func (inst *instance) store(h uint32) (*Store, *abi.Error) {
 func (inst *instance) authorize(r policy.Request) *abi.Error {
 	r.Module = inst.module
 	d := inst.host.policies.Decide(r)
+	inst.observeDecision(&r, d.Allowed)
 	if d.Allowed {
 		inst.policy.Allowed.Add(1)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -20,6 +21,8 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	runs     *prometheus.CounterVec
 	reloads  *prometheus.CounterVec
+	storeOps *prometheus.CounterVec
+	policy   *prometheus.CounterVec
 
 	// The host's counters start at zero in each host a reload builds; what retired hosts
 	// counted is kept here so the exported counters never go down.
@@ -28,14 +31,12 @@ type metrics struct {
 }
 
 type hostCounts struct {
-	pool      host.PoolStats
-	decisions map[string][2]uint64 // module -> allowed, denied
-	storeOps  map[string][2]uint64 // store -> ops, errors (stores that count them)
+	pool     host.PoolStats
+	storeOps map[string][2]uint64 // store -> ops, errors (stores that count them)
 }
 
 func newMetrics(s *Server) *metrics {
-	m := &metrics{s: s, reg: prometheus.NewRegistry(),
-		retired: hostCounts{decisions: map[string][2]uint64{}, storeOps: map[string][2]uint64{}}}
+	m := &metrics{s: s, reg: prometheus.NewRegistry(), retired: hostCounts{storeOps: map[string][2]uint64{}}}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wasmkv_http_requests_total", Help: "HTTP requests by route pattern and status code.",
 	}, []string{"route", "status"})
@@ -49,9 +50,33 @@ func newMetrics(s *Server) *metrics {
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wasmkv_config_reloads_total", Help: "Configuration reloads by result (ok, refused).",
 	}, []string{"result"})
-	m.reg.MustRegister(m.requests, m.latency, m.runs, m.reloads, hostCollector{m},
+	m.storeOps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmkv_store_ops_total", Help: "Store operations scripts asked for, by store, operation and outcome (ok or the error kind).",
+	}, []string{"store", "op", "outcome"})
+	m.policy = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wasmkv_policy_decisions_total", Help: "Policy decisions by module, action and decision (allow, deny).",
+	}, []string{"module", "action", "decision"})
+	m.reg.MustRegister(m.requests, m.latency, m.runs, m.reloads, m.storeOps, m.policy, hostCollector{m},
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// StoreOp and Decision make metrics the hosts' Observer: the counters live in the
+// server, so they carry on across reloads.
+func (m *metrics) StoreOp(store string, op abi.Op, err *abi.Error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = string(err.Kind)
+	}
+	m.storeOps.WithLabelValues(store, op.String(), outcome).Inc()
+}
+
+func (m *metrics) Decision(module, action string, allowed bool) {
+	d := "deny"
+	if allowed {
+		d = "allow"
+	}
+	m.policy.WithLabelValues(module, action, d).Inc()
 }
 
 func (m *metrics) handler() http.Handler {
@@ -72,12 +97,8 @@ func statusLabel(code int) string {
 }
 
 // counts reads a host's counters for the modules and stores of its configuration.
-func counts(h *host.Host, cfg *host.Config, modules []string) hostCounts {
-	c := hostCounts{pool: h.PoolStats(), decisions: map[string][2]uint64{}, storeOps: map[string][2]uint64{}}
-	for _, mod := range modules {
-		a, d := h.Decisions(mod)
-		c.decisions[mod] = [2]uint64{a, d}
-	}
+func counts(h *host.Host, cfg *host.Config) hostCounts {
+	c := hostCounts{pool: h.PoolStats(), storeOps: map[string][2]uint64{}}
 	for id := range cfg.Stores {
 		if st, ok := h.Store(id); ok {
 			if em, ok := st.Metrics(); ok {
@@ -103,16 +124,12 @@ func modulesOf(g *generation) []string {
 // retire adds the final counts of a generation a reload replaced by next. Stores that
 // next took over are left out: they keep counting there.
 func (m *metrics) retire(old, next *generation) {
-	c := counts(old.h, old.l.cfg, modulesOf(old))
+	c := counts(old.h, old.l.cfg)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.retired.pool.Created += c.pool.Created
 	m.retired.pool.Reused += c.pool.Reused
 	m.retired.pool.Discarded += c.pool.Discarded
-	for mod, d := range c.decisions {
-		r := m.retired.decisions[mod]
-		m.retired.decisions[mod] = [2]uint64{r[0] + d[0], r[1] + d[1]}
-	}
 	for id, ops := range c.storeOps {
 		a, _ := old.h.Store(id)
 		if b, ok := next.h.Store(id); ok && a == b {
@@ -128,9 +145,8 @@ var (
 	descReused    = prometheus.NewDesc("wasmkv_instances_reused_total", "Runs that took an idle pooled instance.", nil, nil)
 	descDiscarded = prometheus.NewDesc("wasmkv_instances_discarded_total", "Instances closed after a run that trapped, timed out or hit a limit.", nil, nil)
 	descIdle      = prometheus.NewDesc("wasmkv_pool_idle_instances", "Idle pooled instances by module.", []string{"module"}, nil)
-	descDecisions = prometheus.NewDesc("wasmkv_policy_decisions_total", "Policy decisions by module and decision (allow, deny).", []string{"module", "decision"}, nil)
-	descStoreOps  = prometheus.NewDesc("wasmkv_store_ops_total", "Engine calls by store (stores that count them: redis).", []string{"store"}, nil)
-	descStoreErrs = prometheus.NewDesc("wasmkv_store_errors_total", "Engine calls that failed as unavailable, by store (redis).", []string{"store"}, nil)
+	descStoreOps  = prometheus.NewDesc("wasmkv_engine_calls_total", "Engine calls by store (engines that count them: redis).", []string{"store"}, nil)
+	descStoreErrs = prometheus.NewDesc("wasmkv_engine_unavailable_total", "Engine calls that failed as unavailable, by store (redis).", []string{"store"}, nil)
 	descQueue     = prometheus.NewDesc("wasmkv_queue_depth", "Requests waiting for a run slot, by module.", []string{"module"}, nil)
 	descInflight  = prometheus.NewDesc("wasmkv_runs_in_flight", "Runs holding a slot, by module.", []string{"module"}, nil)
 )
@@ -139,7 +155,7 @@ var (
 type hostCollector struct{ m *metrics }
 
 func (c hostCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCreated, descReused, descDiscarded, descIdle, descDecisions, descStoreOps, descStoreErrs, descQueue, descInflight} {
+	for _, d := range []*prometheus.Desc{descCreated, descReused, descDiscarded, descIdle, descStoreOps, descStoreErrs, descQueue, descInflight} {
 		ch <- d
 	}
 }
@@ -148,7 +164,7 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 	g := c.m.s.acquire()
 	defer g.active.Add(-1)
 	mods := modulesOf(g)
-	cur := counts(g.h, g.l.cfg, mods)
+	cur := counts(g.h, g.l.cfg)
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
 	ret := c.m.retired
@@ -163,10 +179,6 @@ func (c hostCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDiscarded, ret.pool.Discarded+cur.pool.Discarded)
 	for _, mod := range mods {
 		gauge(descIdle, float64(g.h.Idle(mod)), mod)
-		d := cur.decisions[mod]
-		r := ret.decisions[mod]
-		counter(descDecisions, r[0]+d[0], mod, "allow")
-		counter(descDecisions, r[1]+d[1], mod, "deny")
 		if lim := g.limiters[mod]; lim != nil {
 			gauge(descQueue, float64(lim.queued.Load()), mod)
 			gauge(descInflight, float64(len(lim.slots)), mod)

@@ -99,7 +99,7 @@ func New(ctx context.Context, path string, opts Options) (*Server, error) {
 }
 
 func (s *Server) hostOptions() []host.Option {
-	return append([]host.Option{host.WithLogger(s.log)}, s.opts.HostOptions...)
+	return append([]host.Option{host.WithLogger(s.log), host.WithObserver(s.metrics)}, s.opts.HostOptions...)
 }
 
 // build makes the routing of a loaded configuration on its host.

@@ -26,6 +26,7 @@ stores:
   app: {kind: memory}
 policies:
   - {name: t, effect: allow, modules: ["t.*"], resources: ["app"]}
+  - {name: no-set, effect: deny, modules: ["t.store"], actions: ["store.key.set"], keys: ["ro:*"]}
 modules:
   t.slow: {timeout: 1s, max_concurrency: 1, max_queue: 1}
 server:
@@ -36,6 +37,7 @@ routes:
   - {method: GET, path: "/fail/{kind}", module: t.fail, script: fail.lua}
   - {method: GET, path: "/ret/{what}", module: t.ret, script: ret.lua}
   - {method: GET, path: "/slow", module: t.slow, script: slow.lua}
+  - {method: GET, path: "/store", module: t.store, script: store.lua}
 `
 
 var contractHandlers = map[string]string{
@@ -56,6 +58,9 @@ var contractHandlers = map[string]string{
 		if w == "raise-string" then error("boom at a secret place") end
 		return {status = 418, body = "teapot"}`,
 	"slow.lua": `while true do end`,
+	"store.lua": `local app = assert(require("store").get("app"))
+		local ok, err = app:set("ro:x", 1); assert(not ok and err:kind() == "PermissionDenied")
+		return tostring(assert(app:incr("n", 1)))`,
 }
 
 func TestRoutingAndRequestTable(t *testing.T) {
@@ -383,6 +388,7 @@ func TestAdmin(t *testing.T) {
 	s, ts, _ := start(t, files(t, contractConfig, contractHandlers))
 	do(t, "GET", ts.URL+"/ret/string", "")
 	do(t, "GET", ts.URL+"/fail/NotFound", "")
+	assert.Equal(t, 200, do(t, "GET", ts.URL+"/store", "").code)
 	admin := httptest.NewServer(s.AdminHandler())
 	defer admin.Close()
 	assert.Equal(t, 200, do(t, "GET", admin.URL+"/healthz", "").code)
@@ -394,7 +400,10 @@ func TestAdmin(t *testing.T) {
 		`wasmkv_http_request_duration_seconds_count{route="GET /ret/{what}"} 1`,
 		`wasmkv_runs_total{module="t.ret",outcome="ok"} 1`,
 		`wasmkv_runs_total{module="t.fail",outcome="returned_error"} 1`,
-		`wasmkv_policy_decisions_total{decision="allow",module="t.ret"} 0`,
+		`wasmkv_policy_decisions_total{action="store.get",decision="allow",module="t.store"} 1`,
+		`wasmkv_policy_decisions_total{action="store.key.set",decision="deny",module="t.store"} 1`,
+		`wasmkv_store_ops_total{op="set",outcome="PermissionDenied",store="app"} 1`,
+		`wasmkv_store_ops_total{op="incr",outcome="ok",store="app"} 1`,
 		`wasmkv_instances_created_total `,
 		`wasmkv_pool_idle_instances{module="t.ret"} 1`,
 	} {
