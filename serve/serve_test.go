@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -411,4 +413,49 @@ func TestAdmin(t *testing.T) {
 	}
 	s.draining.Store(true)
 	assert.Equal(t, 503, do(t, "GET", admin.URL+"/readyz", "").code)
+}
+
+// A wasm: route runs a guest built against the ABI in another language, under the same
+// contract; the Go SDK plugin predates results, so its success answers 204.
+func TestWasmRoute(t *testing.T) {
+	wasm, err := os.ReadFile(filepath.Join("..", "examples", "plugin-go", "plugin.wasm"))
+	if err != nil {
+		t.Skip("examples/plugin-go/plugin.wasm is not built (make plugins)")
+	}
+	_, ts, _ := start(t, files(t, `
+stores:
+  app:cache: {kind: memory}
+policies:
+  - {name: p, effect: allow, modules: ["plug"], resources: ["app:cache"]}
+routes:
+  - {method: POST, path: /visit, module: plug, wasm: plugin.wasm}
+  - {method: POST, path: /denied, module: other, wasm: plugin.wasm}
+`, map[string]string{"plugin.wasm": string(wasm)}))
+	assert.Equal(t, 204, do(t, "POST", ts.URL+"/visit", "").code)
+	// Its error (permission denied on the store) is reported as raised: no result came back.
+	assert.Equal(t, 500, do(t, "POST", ts.URL+"/denied", "").code)
+}
+
+// A client that sends its headers too slowly is cut off at read_header_timeout.
+func TestSlowClientCutOff(t *testing.T) {
+	path := files(t, "server: {read_header_timeout: 200ms}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n",
+		map[string]string{"h.lua": "return 'x'"})
+	s, err := New(context.Background(), path, Options{Logger: discard()})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	ln, adm := listen(t), listen(t)
+	served := make(chan error, 1)
+	go func() { served <- s.ListenAndServe(ctx, ln, adm) }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("GET /a HTTP/1.1\r\nHost: x\r\n"))
+	require.NoError(t, err)
+	// The server closes the connection; the client's own deadline is only a backstop.
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the server should have closed the connection: %v", err)
+	cancel()
+	require.NoError(t, <-served)
 }
