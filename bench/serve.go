@@ -112,18 +112,56 @@ func Listen(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
+// ReloadsUnderLoad runs c workers against url while it calls reload n times, and counts
+// the requests that were not answered 2xx: a reload must lose none.
+func ReloadsUnderLoad(url string, c, n int, reload func() error) (requests, lost int, err error) {
+	var stop atomic.Bool
+	var total, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				resp, err := http.Get(url)
+				total.Add(1)
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < n && err == nil; i++ {
+		before := total.Load()
+		err = reload()
+		// Let requests run on the new configuration before the next reload.
+		for deadline := time.Now().Add(10 * time.Second); total.Load() < before+5 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	return int(total.Load()), int(bad.Load()), err
+}
+
 // StartSessionServe runs wasmkv serve on the example configuration (examples/serve) on a
 // loopback port, with session s1 created, and returns its base URL and a stop function.
-func StartSessionServe(ctx context.Context, root string) (string, func(), error) {
+func StartSessionServe(ctx context.Context, root string) (string, *serve.Server, func(), error) {
 	s, err := serve.New(ctx, filepath.Join(root, "examples", "serve", "wasmkv.yaml"),
 		serve.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	base, stop, err := Listen(s)
 	if err != nil {
 		s.Close(ctx)
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	req, _ := http.NewRequest("PUT", base+"/sessions/s1", strings.NewReader(`{"user":"ada"}`))
 	resp, err := http.DefaultClient.Do(req)
@@ -136,7 +174,7 @@ func StartSessionServe(ctx context.Context, root string) (string, func(), error)
 	if err != nil {
 		stop()
 		s.Close(ctx)
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return base, func() { stop(); s.Close(ctx) }, nil
+	return base, s, func() { stop(); s.Close(ctx) }, nil
 }

@@ -37,7 +37,7 @@ func run(n int, max time.Duration) error {
 	}
 	defer stopFloor()
 	guests := []struct{ name, url string }{}
-	url, stop, err := bench.StartSessionServe(ctx, root)
+	url, srv, stop, err := bench.StartSessionServe(ctx, root)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,11 @@ func run(n int, max time.Duration) error {
 			fmt.Printf("| %s guest | %d | %.0f | %v | %v | %d | %.3f |\n", g.name, c, r.ReqPerSec(), round(r.P50), round(r.P99), r.Errors, r.ReqPerSec()/floor.ReqPerSec())
 		}
 	}
+	reqs, lost, err := bench.ReloadsUnderLoad(url+"/sessions/s1", 8, 10, func() error { return srv.Reload(ctx) })
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nRequests lost during 10 reloads (the SIGHUP path) under load at concurrency 8: %d of %d (target 0).\n", lost, reqs)
 	fmt.Println("\nTargets (issue 16), concurrency 8: puc-lua ≥ 0.5 × plain Go, gopher-lua ≥ 0.2 ×, puc-lua p99 ≤ 2 ms.")
 	fmt.Println("The puc-lua guest is not in this build; its rows appear once serve can select it.")
 	return nil
