@@ -57,6 +57,10 @@ type route struct {
 	source  []byte   // the Lua source, or the wasm module
 	module  string
 	timeout time.Duration
+	// queueWait bounds a request's wait for a run slot: two run timeouts, long enough for
+	// the run ahead to end even when it uses its whole timeout, and never so long that
+	// the wait and the run together outlast the server's write timeout.
+	queueWait time.Duration
 }
 
 // loaded is a configuration file, parsed, checked, and with its scripts read.
@@ -117,6 +121,7 @@ func load(path string) (*loaded, error) {
 		if r.timeout >= l.settings.write {
 			return nil, configErrorf("routes[%d]: module %q's timeout (%v) must be shorter than server.write_timeout (%v), or its responses would be cut off", i, r.module, r.timeout, l.settings.write)
 		}
+		r.queueWait = min(2*r.timeout, l.settings.write-r.timeout)
 		l.routes = append(l.routes, r)
 	}
 	return l, nil

@@ -64,9 +64,7 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "BadRequestBody", id)
 		return
 	}
-	// A queued request waits at most two run timeouts: long enough for the slot ahead of
-	// it to end even when that run uses its whole timeout, short enough to shed load.
-	if err := rh.lim.acquire(r.Context(), 2*rt.timeout); err != nil {
+	if err := rh.lim.acquire(r.Context(), rt.queueWait); err != nil {
 		s.metrics.runs.WithLabelValues(rt.module, "rejected").Inc()
 		if r.Context().Err() != nil {
 			return // the client left

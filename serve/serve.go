@@ -201,7 +201,8 @@ func (s *Server) reload(ctx context.Context) error {
 	}
 	g, err := s.build(ctx, l, h)
 	if err != nil {
-		h.Close(ctx)
+		// The stores h took over from the running host stay open.
+		h.Retire(ctx, old.h)
 		return err
 	}
 	s.cur.Store(g)

@@ -459,3 +459,26 @@ func TestSlowClientCutOff(t *testing.T) {
 	cancel()
 	require.NoError(t, <-served)
 }
+
+// A reload refused late (a wasm route that does not compile, found after the new host took
+// over the stores) leaves the running configuration and its stores working.
+func TestReloadRefusedKeepsStores(t *testing.T) {
+	handlers := map[string]string{"junk.wasm": "not wasm"}
+	for _, n := range []string{"session.lua", "session_put.lua"} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "serve", "handlers", n))
+		require.NoError(t, err)
+		handlers["handlers/"+n] = string(b)
+	}
+	cfg := fmt.Sprintf(reloadConfig, 100, 4)
+	path := files(t, cfg, handlers)
+	s, ts, _ := start(t, path)
+	require.Equal(t, 201, do(t, "PUT", ts.URL+"/sessions/s1", `{"user":"ada"}`).code)
+	require.NoError(t, os.WriteFile(path, []byte(cfg+"  - {method: GET, path: /junk, module: j, wasm: junk.wasm}\n"), 0o644))
+	err := s.Reload(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "junk.wasm")
+	a := do(t, "GET", ts.URL+"/sessions/s1", "")
+	assert.Equal(t, 200, a.code)
+	assert.JSONEq(t, `{"id":"s1","user":"ada","hits":1}`, a.body)
+	assert.Equal(t, 404, do(t, "GET", ts.URL+"/junk", "").code)
+}
