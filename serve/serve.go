@@ -105,12 +105,17 @@ func (s *Server) hostOptions() []host.Option {
 // build makes the routing of a loaded configuration on its host.
 func (s *Server) build(ctx context.Context, l *loaded, h *host.Host) (*generation, error) {
 	g := &generation{l: l, h: h, mux: http.NewServeMux(), limiters: map[string]*limiter{}}
+	guests := map[string]*host.Guest{} // by module bytes: routes that share a file compile it once
 	for _, r := range l.routes {
 		rh := &routeHandler{s: s, g: g, r: r}
 		if r.conf.Wasm != "" {
-			guest, err := h.LoadGuest(ctx, r.source)
-			if err != nil {
-				return nil, configErrorf("route %q: %s: %v", r.pattern, r.conf.Wasm, err)
+			guest, ok := guests[string(r.source)]
+			if !ok {
+				var err error
+				if guest, err = h.LoadGuest(ctx, r.source); err != nil {
+					return nil, configErrorf("route %q: %s: %v", r.pattern, r.conf.Wasm, err)
+				}
+				guests[string(r.source)] = guest
 			}
 			rh.guest = guest
 		}
