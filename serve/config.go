@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -25,9 +26,11 @@ const (
 	DefaultMaxQueue          = 64
 )
 
-// Upper bounds that catch a misplaced digit in the config.
+// Upper bounds that catch a misplaced digit in the config. A body reaches the guest inside
+// its task and may come back in its result, which travels in a request to the host: the
+// ABI's request limit bounds it.
 const (
-	maxBodyLimit   = 1 << 30
+	maxBodyLimit   = abi.MaxRequestBytes / 2
 	maxHeaderLimit = 16 << 20
 	maxConcurrency = 10000
 	maxQueue       = 100000

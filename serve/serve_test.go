@@ -202,7 +202,7 @@ func TestConfigErrors(t *testing.T) {
 		"no routes":        {"stores: {}\n", "none configured"},
 		"concurrency":      {"modules:\n  m: {max_concurrency: -1}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_concurrency"},
 		"queue":            {"modules:\n  m: {max_queue: 1000000}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_queue"},
-		"body":             {"server: {max_body_bytes: 2GiB}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_body_bytes"},
+		"body":             {"server: {max_body_bytes: 9MiB}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_body_bytes"},
 		"negative timeout": {"server: {read_timeout: -1s}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "read_timeout"},
 		"write vs timeout": {"server: {write_timeout: 1s}\nmodules:\n  m: {timeout: 2s}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "write_timeout"},
 		"unknown server":   {"server: {max_bodee: 1}\nroutes:\n  - {path: /a, module: m, script: h.lua}\n", "max_bodee"},
