@@ -482,3 +482,27 @@ func TestReloadRefusedKeepsStores(t *testing.T) {
 	assert.JSONEq(t, `{"id":"s1","user":"ada","hits":1}`, a.body)
 	assert.Equal(t, 404, do(t, "GET", ts.URL+"/junk", "").code)
 }
+
+// A request that outlasts shutdown_timeout is cut off, and Drain says so.
+func TestDrainTimeout(t *testing.T) {
+	s, err := New(context.Background(), files(t, contractConfig, contractHandlers), Options{Logger: discard()})
+	require.NoError(t, err)
+	srv := &http.Server{Handler: s}
+	ln := listen(t)
+	go srv.Serve(ln)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	lim := s.cur.Load().limiters["t.slow"]
+	waitFor(t, "the request to run", func() bool { return len(lim.slots) == 1 })
+	err = s.Drain(srv, 50*time.Millisecond)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "shutdown_timeout")
+	assert.Error(t, <-done, "the cut-off request gets no answer")
+	require.NoError(t, s.Close(context.Background()))
+}
