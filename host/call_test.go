@@ -17,7 +17,7 @@ import (
 func TestCallInputAndResult(t *testing.T) {
 	h := newHost(t, testConfig)
 	ctx := context.Background()
-	in, err := abi.EncMode.Marshal(map[string]any{"name": "Ada", "tags": []string{"a", "b"}})
+	in, err := cbor.Marshal(map[string]any{"name": "Ada", "tags": []string{"a", "b"}})
 	require.NoError(t, err)
 	call := func(src string, args ...string) ([]byte, error) {
 		return h.Call(ctx, host.Script{Module: "calltest", Name: "call.lua", Source: []byte(src), Args: args}, in)

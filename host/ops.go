@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,7 +53,8 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 				inst.fail(abi.NewError(abi.Internal, "guest reported a malformed result: "+err.Error()))
 				break
 			}
-			inst.output = req.Value
+			// The request may alias the guest's memory, which the next run reuses.
+			inst.output = bytes.Clone(req.Value)
 		}
 	case abi.OpOpen:
 		resp.Handle, resp.Err = inst.open(req.ID)
