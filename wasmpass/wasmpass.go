@@ -1,0 +1,82 @@
+// Package wasmpass checks and rewrites a guest WebAssembly module before the host
+// compiles it. It exists because the host must (1) refuse hostile modules on
+// structural limits before wazero spends unbounded time and memory compiling them,
+// (2) stop runaway guests cheaply with an inline countdown instead of wazero's exit
+// at every loop header, and (3) produce a variant of a module that can start from a
+// memory snapshot. It decodes every instruction and fails closed: a module it cannot
+// fully decode is refused, never emitted half-rewritten. It imports only the standard
+// library so that it has no dependency on the rest of the project.
+package wasmpass
+
+import "errors"
+
+// Names used by the rewrite.
+const (
+	// PreemptModule and PreemptFunc name the function the countdown calls when it
+	// reaches zero: an import of type (func) that the host provides.
+	PreemptModule = "wasmkv_preempt"
+	PreemptFunc   = "check"
+	// CountdownExport names the mutable i32 global, defined in the module, that the
+	// inline checks decrement; exported so the host resets it per instance.
+	CountdownExport = "wasmkv_countdown"
+	// GlobalExportPrefix: in the snapshot variant, defined mutable global i is
+	// exported as GlobalExportPrefix + decimal i (i in the module's global index space).
+	GlobalExportPrefix = "wasmkv_global_"
+	// Version changes whenever the pass's output changes for the same input: the
+	// host keys its cache of rewritten and compiled modules on it.
+	Version = 1
+	// CountdownStart is the countdown global's initial value.
+	CountdownStart = 100000
+)
+
+// Options selects the transforms Rewrite applies after checking Limits.
+type Options struct {
+	Limits   Limits
+	Preempt  bool // add the countdown checks at function entries and loop headers
+	Snapshot bool // drop data, datacount and start; export every mutable global
+}
+
+// Global describes one global of the module.
+type Global struct {
+	Index   uint32 // in the global index space (imports first)
+	Type    byte   // value type: 0x7F i32, 0x7E i64, 0x7D f32, 0x7C f64, 0x7B v128, 0x70/0x6F refs
+	Mutable bool
+	// Imported globals cannot be snapshotted: their value lives outside the module.
+	Imported bool
+	// Export is the name the snapshot variant exports it under ("" when not exported by us).
+	Export string
+}
+
+// Report is what the host needs to know about a module.
+type Report struct {
+	Functions              int // defined functions
+	ImportedFuncs          int
+	Loops                  int
+	Globals                []Global // every global, imported first
+	MutableGlobals         int      // mutable globals, imported ones included
+	ImportedMutableGlobals int
+	DataSegments           int
+	DataBytes              int // total bytes of data segments
+	UsesMemoryInit         bool
+	UsesDataDrop           bool
+	HasMemory              bool
+	MemoryImported         bool
+	MemoryMin              uint64 // pages
+	MemoryMax              uint64 // pages, valid when HasMemoryMax
+	HasMemoryMax           bool
+	Memory64               bool
+	HasStart               bool
+}
+
+var errNotImplemented = errors.New("wasmpass: not implemented yet")
+
+// Check decodes the whole module and checks it against l; it produces no output.
+func Check(wasm []byte, l Limits) (*Report, error) {
+	return nil, errNotImplemented
+}
+
+// Rewrite checks the module against o.Limits, then applies the requested transforms.
+// Preempt and Snapshot may both be set. With neither, the output equals the input.
+func Rewrite(wasm []byte, o Options) ([]byte, *Report, error) {
+	return nil, nil, errNotImplemented
+}
