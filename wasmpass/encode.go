@@ -37,7 +37,11 @@ func encode(m *module, p plan) []byte {
 			if id := missing[i]; sectionRank[id] < before {
 				w.out = append(w.out, id, 0, 0, 0, 0, 0)
 				at := len(w.out)
-				w.out = append(w.out, 0) // an empty vector, to which the writer appends
+				n := uint32(1)
+				if id == secExport {
+					n = w.exportsAdded(p)
+				}
+				w.out = appendU32(w.out, n, 0)
 				w.appendItems(id, p)
 				w.out = fixSize(w.out, at, 0)
 				missing = append(missing[:i], missing[i+1:]...)
