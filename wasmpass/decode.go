@@ -48,6 +48,9 @@ type module struct {
 	numImportFuncs uint32
 	numFuncs       uint32
 	numGlobals     uint32
+	numTables      uint64 // imported and defined, as the next three
+	numMemories    uint64
+	numTags        uint64
 	exports        map[string]bool
 	importsPreempt bool
 
@@ -101,12 +104,16 @@ func (m *module) limits(r *reader, memory bool) (uint64, int64) {
 }
 
 func (m *module) table(r *reader) {
+	m.numTables++
+	r.limit("MaxTables", m.numTables, m.lim.MaxTables)
 	m.refType(r)
 	min, _ := m.limits(r, false)
 	r.limit("MaxTableElements", min, m.lim.MaxTableElements)
 }
 
 func (m *module) memory(r *reader, imported bool) {
+	m.numMemories++
+	r.limit("MaxMemories", m.numMemories, m.lim.MaxMemories)
 	m.rep.HasMemory = true
 	m.rep.MemoryImported = imported
 	min, max := m.limits(r, true)
@@ -334,6 +341,8 @@ func (m *module) section(r *reader, s *section) {
 }
 
 func (m *module) tag(r *reader) {
+	m.numTags++
+	r.limit("MaxTags", m.numTags, m.lim.MaxTags)
 	if r.byte() != 0 {
 		r.pos--
 		r.fail("unknown tag attribute")

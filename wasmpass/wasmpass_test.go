@@ -380,7 +380,7 @@ func TestLimits(t *testing.T) {
 		"MaxElementSegments":   {src, Limits{MaxElementSegments: 1}},
 		"MaxTableElements":     {src, Limits{MaxTableElements: 4}},
 		"MaxTables":            {src, Limits{MaxTables: 1}},
-		"MaxMemories":          {wasmModule(sec(5, 2, 0, 1, 0, 1)), Limits{}},
+		"MaxMemories":          {wasmModule(sec(2, 1, 1, 'm', 1, 'm', 2, 0, 1), sec(5, 1, 0, 1)), Limits{}},
 		"MaxTags":              {tryTable, Limits{MaxTags: 0xFFFF_FFFF_FFFF_FFFF >> 64}},
 		"MaxParamsResults":     {src, Limits{MaxParamsResults: 1}},
 	}
