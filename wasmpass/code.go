@@ -109,7 +109,7 @@ const (
 	fnHasLoop
 )
 
-// walker walks expressions. When out is non-nil it also writes the rewritten module:
+// walker walks expressions. When emit is set it also writes the rewritten module:
 // input bytes are copied lazily (from..pos) and only changed immediates and inserted
 // checks are written, so an unchanged span is copied as one block.
 type walker struct {

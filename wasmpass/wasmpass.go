@@ -34,9 +34,16 @@ const (
 
 // Options selects the transforms Rewrite applies after checking Limits.
 type Options struct {
-	Limits   Limits
-	Preempt  bool // add the countdown checks at function entries and loop headers
-	Snapshot bool // drop data, datacount and start; export every mutable global
+	Limits Limits
+	// Preempt adds the import PreemptModule.PreemptFunc and the exported countdown
+	// global, and a check at loop headers and function entries (docs/security.md).
+	Preempt bool
+	// Snapshot drops the data, data count and start sections and exports every defined
+	// mutable global (Report.Globals), for instances started from a memory snapshot.
+	// Element segments stay: they are applied at instantiation. A module that uses
+	// memory.init or data.drop is refused. The countdown global is not among the
+	// exported ones: the host resets it rather than restoring it.
+	Snapshot bool
 }
 
 // Global describes one global of the module.
@@ -46,11 +53,13 @@ type Global struct {
 	Mutable bool
 	// Imported globals cannot be snapshotted: their value lives outside the module.
 	Imported bool
-	// Export is the name the snapshot variant exports it under ("" when not exported by us).
+	// Export is the name the snapshot variant exports it under: GlobalExportPrefix and
+	// the index for a defined mutable global, "" for the others.
 	Export string
 }
 
-// Report is what the host needs to know about a module.
+// Report is what the host needs to know about a module. The rewrite's own import
+// and global are not in it.
 type Report struct {
 	Functions              int // defined functions
 	ImportedFuncs          int
