@@ -405,3 +405,29 @@ func TestLimits(t *testing.T) {
 		}
 	}
 }
+
+// Sections the rewrite adds to are written in their place when the module has none.
+func TestMissingSections(t *testing.T) {
+	for name, src := range map[string][]byte{
+		"empty":          wasmModule(),
+		"custom only":    wasmModule(sec(0, 1, 'x', 1, 2, 3)),
+		"one function":   oneFunc([]byte{0, 0x03, 0x40, 0x0B, 0x0B}),
+		"mutable global": wasmModule(sec(0, 1, 'x'), sec(6, 1, 0x7E, 1, 0x42, 9, 0x0B), sec(0, 1, 'y')),
+	} {
+		out, _, err := Rewrite(src, Options{Preempt: true, Snapshot: true})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := compiles(t, out); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		h := newHarness(t)
+		m := h.instantiate(t, out)
+		if g := m.ExportedGlobal(CountdownExport); g == nil || g.Get() != CountdownStart {
+			t.Errorf("%s: countdown %v", name, g)
+		}
+		if name == "mutable global" && m.ExportedGlobal(GlobalExportPrefix+"0").Get() != 9 {
+			t.Errorf("%s: global not exported", name)
+		}
+	}
+}
