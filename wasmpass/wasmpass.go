@@ -5,7 +5,8 @@
 // at every loop header, and (3) produce a variant of a module that can start from a
 // memory snapshot. It decodes every instruction and fails closed: a module it cannot
 // fully decode is refused, never emitted half-rewritten. It imports only the standard
-// library so that it has no dependency on the rest of the project.
+// library so that it has no dependency on the rest of the project. Check and Rewrite
+// are pure functions of their arguments, safe for concurrent use.
 package wasmpass
 
 import (
