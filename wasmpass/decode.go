@@ -314,6 +314,8 @@ func (m *module) section(r *reader, s *section) {
 		}
 	case secStart:
 		m.rep.HasStart = true
+		m.rep.StartFunc = r.u32()
+		r.pos = s.payload
 		w.funcIdx()
 	case secElement:
 		m.elements(w)
@@ -324,18 +326,29 @@ func (m *module) section(r *reader, s *section) {
 	case secData:
 		n := r.count("MaxDataSegments", l.MaxDataSegments, 2)
 		m.rep.DataSegments = int(n)
+		m.rep.ActiveData = make([]DataSegment, 0, n)
 		for range n {
-			switch flags := r.u32(); flags {
-			case 0:
-				w.expr(false)
-			case 1:
-			case 2:
-				r.u32()
-				w.expr(false)
-			default:
+			flags := r.u32()
+			if flags > 2 {
 				r.fail("unknown data segment flags %d", flags)
 			}
-			m.rep.DataBytes += len(r.bytes(uint64(r.u32())))
+			if flags == 2 && r.u32() != 0 {
+				r.fail("data segment for a memory other than 0")
+			}
+			var seg DataSegment
+			if flags != 1 { // active: an offset
+				at := r.pos
+				w.expr(false)
+				if e := r.b[at:r.pos]; e[0] == 0x41 && e[len(e)-1] == 0x0B {
+					er := reader{b: e, pos: 1, end: len(e) - 1}
+					seg.Offset, seg.ConstOffset = uint32(er.s32()), er.pos == er.end
+				}
+			}
+			seg.Bytes = r.bytes(uint64(r.u32()))
+			m.rep.DataBytes += len(seg.Bytes)
+			if flags != 1 {
+				m.rep.ActiveData = append(m.rep.ActiveData, seg)
+			}
 		}
 	}
 }

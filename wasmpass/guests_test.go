@@ -53,6 +53,13 @@ func TestRealGuests(t *testing.T) {
 			}
 			t.Logf("%d bytes, %d functions, %d loops, %d mutable globals, %d data bytes: rewritten in %v, %d bytes",
 				len(wasm), rep.Functions, rep.Loops, rep.MutableGlobals, rep.DataBytes, time.Since(start), len(out))
+			consts := 0
+			for _, d := range rep.ActiveData {
+				if d.ConstOffset {
+					consts++
+				}
+			}
+			t.Logf("%d active data segments, %d at constant offsets", len(rep.ActiveData), consts)
 			t.Logf("largest: nesting %d, locals %d, body %d bytes, br_table %d; memory min %d max %d (%v)", rep.MaxNestingDepth, rep.MaxLocals, rep.MaxFunctionBodyBytes, rep.MaxBrTableTargets, rep.MemoryMin, rep.MemoryMax, rep.HasMemoryMax)
 			same, _, err := Rewrite(wasm, Options{})
 			if err != nil || !bytes.Equal(same, wasm) {

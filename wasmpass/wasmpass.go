@@ -78,8 +78,19 @@ type Report struct {
 	MemoryMax              uint64 // pages, valid when HasMemoryMax
 	HasMemoryMax           bool
 	HasStart               bool
+	StartFunc              uint32 // the start function's index in the input, when HasStart
+	// ActiveData are the active data segments, in order: the snapshot variant drops
+	// them, so the host writes them into a fresh instance's memory itself.
+	ActiveData []DataSegment
 	// The largest of each, for choosing Limits.
 	MaxNestingDepth, MaxLocals, MaxFunctionBodyBytes, MaxBrTableTargets int
+}
+
+// DataSegment is an active data segment of memory 0.
+type DataSegment struct {
+	Offset      uint32 // valid when ConstOffset
+	ConstOffset bool   // the offset is an i32.const (not a global.get or an expression)
+	Bytes       []byte // a slice of the input
 }
 
 // Check decodes the whole module and checks it against l; it produces no output.

@@ -219,6 +219,9 @@ func TestSnapshot(t *testing.T) {
 		if !reflect.DeepEqual(rep.Globals, want) || rep.MutableGlobals != 3 || rep.ImportedMutableGlobals != 1 {
 			t.Fatalf("globals: %+v", rep)
 		}
+		if len(rep.ActiveData) != 1 || rep.ActiveData[0].Offset != 8 || !rep.ActiveData[0].ConstOffset || string(rep.ActiveData[0].Bytes) != "snapshot" {
+			t.Fatalf("active data: %+v", rep.ActiveData)
+		}
 		if rep.DataBytes != 8 || rep.DataSegments != 1 || rep.MemoryMin != 1 || rep.MemoryMax != 4 || !rep.HasMemoryMax || !rep.HasStart {
 			t.Fatalf("report: %+v", rep)
 		}
