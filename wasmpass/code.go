@@ -259,10 +259,7 @@ func (w *walker) expr(fn bool) {
 				r.u32()
 			}
 		case kSelectT:
-			n := r.count("MaxParamsResults", w.m.lim.MaxParamsResults, 1)
-			for i := uint32(0); i < n; i++ {
-				w.m.valType(r)
-			}
+			w.m.valTypes(r)
 		case kRefNull:
 			if b := r.byte(); b != 0x70 && b != 0x6F && b != 0x69 {
 				r.pos--

@@ -79,6 +79,15 @@ func (m *module) valType(r *reader) byte {
 	return b
 }
 
+// valTypes reads a vector of value types: parameters, results, select's type.
+func (m *module) valTypes(r *reader) uint32 {
+	n := r.count("MaxParamsResults", m.lim.MaxParamsResults, 1)
+	for range n {
+		m.valType(r)
+	}
+	return n
+}
+
 func (m *module) refType(r *reader) {
 	if b := m.valType(r); b != 0x70 && b != 0x6F && b != 0x69 {
 		r.pos--
@@ -224,14 +233,7 @@ func (m *module) section(r *reader, s *section) {
 				r.pos--
 				r.fail("type %d: only function types are supported", i)
 			}
-			np := r.count("MaxParamsResults", l.MaxParamsResults, 1)
-			for range np {
-				m.valType(r)
-			}
-			nr := r.count("MaxParamsResults", l.MaxParamsResults, 1)
-			for range nr {
-				m.valType(r)
-			}
+			np, nr := m.valTypes(r), m.valTypes(r)
 			m.params[i] = np
 			if np == 0 && nr == 0 && m.emptyType < 0 {
 				m.emptyType = int64(i)
