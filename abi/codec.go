@@ -249,14 +249,20 @@ func intField[T any](name string, get func(*T) *int64) field[T] {
 		}}
 }
 
-// optIntField is an integer that is absent rather than zero (Entry.TTL).
-func optIntField[T any](name string, get func(*T) **int64) field[T] {
+// ptrField is a field that may be absent, and so is a pointer, whatever its value
+// (Entry.TTL, ifver); nullable is set where the CDDL allows null for absent.
+func ptrField[T, P any](name string, nullable bool, get func(*T) **P,
+	write func([]byte, P) []byte, read func(*msgDecoder) (P, error)) field[T] {
 	return field[T]{name: name,
 		empty: func(v *T) bool { return *get(v) == nil },
-		write: func(dst []byte, v *T) []byte { return AppendInt(dst, **get(v)) },
+		write: func(dst []byte, v *T) []byte { return write(dst, **get(v)) },
 		read: func(d *msgDecoder, v *T, _ int) error {
-			n, err := d.int()
-			*get(v) = &n
+			if nullable && d.null() {
+				*get(v) = nil
+				return nil
+			}
+			p, err := read(d)
+			*get(v) = &p
 			return err
 		}}
 }
@@ -309,22 +315,6 @@ func textField[T any, S ~string](name string, required bool, get func(*T) *S) fi
 		f.empty = func(v *T) bool { return *get(v) == "" }
 	}
 	return f
-}
-
-// nullTextField is a text that may be absent, null or present, even empty (ifver).
-func nullTextField[T any](name string, get func(*T) **string) field[T] {
-	return field[T]{name: name,
-		empty: func(v *T) bool { return *get(v) == nil },
-		write: func(dst []byte, v *T) []byte { return AppendText(dst, **get(v)) },
-		read: func(d *msgDecoder, v *T, _ int) error {
-			if d.null() {
-				*get(v) = nil
-				return nil
-			}
-			s, err := d.text()
-			*get(v) = &s
-			return err
-		}}
 }
 
 // bytesField is a byte string; the decoded slice aliases the input.
@@ -455,7 +445,7 @@ var requestFields = []field[Request]{
 	valueField("val", false, func(r *Request) *[]byte { return &r.Value }),
 	bytesField("after", false, func(r *Request) *[]byte { return &r.After }),
 	floatField("delta", func(r *Request) *float64 { return &r.Delta }),
-	nullTextField("ifver", func(r *Request) **string { return &r.IfVersion }),
+	ptrField("ifver", true, func(r *Request) **string { return &r.IfVersion }, AppendText, (*msgDecoder).text),
 	intField("limit", func(r *Request) *int64 { return &r.Limit }),
 	boolField("absent", false, func(r *Request) *bool { return &r.OnlyIfAbsent }),
 	bytesField("prefix", false, func(r *Request) *[]byte { return &r.Prefix }),
@@ -475,7 +465,7 @@ var taskFields = []field[Task]{
 
 var entryFields = []field[Entry]{
 	bytesField("key", true, func(e *Entry) *[]byte { return &e.Key }),
-	optIntField("ttl", func(e *Entry) **int64 { return &e.TTL }),
+	ptrField("ttl", false, func(e *Entry) **int64 { return &e.TTL }, AppendInt, (*msgDecoder).int),
 	valueField("val", true, func(e *Entry) *[]byte { return &e.Value }),
 	textField("ver", true, func(e *Entry) *string { return &e.Version }),
 }

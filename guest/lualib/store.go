@@ -169,22 +169,46 @@ func (vm *VM) keyCall(L *lua.LState, fname string, failure lua.LValue, op abi.Op
 	return &resp, 0
 }
 
-// returnValue pushes a stored value as a Lua value.
-func returnValue(L *lua.LState, raw []byte) int {
+// decodeValue converts a stored value to a Lua value.
+func decodeValue(L *lua.LState, raw []byte) (lua.LValue, *abi.Error) {
 	v, err := luacbor.Decode(L, raw)
 	if err != nil {
-		return pushFailure(L, lua.LNil, abi.NewError(abi.Internal, err.Error()))
+		return lua.LNil, abi.NewError(abi.Internal, err.Error())
+	}
+	return v, nil
+}
+
+// pushResult pushes a method's result v, or its failure values when e is not nil.
+func pushResult(L *lua.LState, v lua.LValue, e *abi.Error) int {
+	if e != nil {
+		return pushFailure(L, lua.LNil, e)
 	}
 	L.Push(v)
 	return 1
 }
 
-func (vm *VM) storeGet(L *lua.LState) int {
-	resp, n := vm.keyCall(L, "get", lua.LNil, abi.OpGet)
+// keyRead is a method that reads a key (get, entry): the key checks, the request, and
+// the conversion of its response by result.
+func (vm *VM) keyRead(L *lua.LState, fname string, op abi.Op, result func(*lua.LState, *abi.Response) (lua.LValue, *abi.Error)) int {
+	resp, n := vm.keyCall(L, fname, lua.LNil, op)
 	if resp == nil {
 		return n
 	}
-	return returnValue(L, resp.Value)
+	v, e := result(L, resp)
+	return pushResult(L, v, e)
+}
+
+// storeGet is get(key): value, err; storeEntry is entry(key): Entry, err.
+func (vm *VM) storeGet(L *lua.LState) int {
+	return vm.keyRead(L, "get", abi.OpGet, func(L *lua.LState, r *abi.Response) (lua.LValue, *abi.Error) {
+		return decodeValue(L, r.Value)
+	})
+}
+
+func (vm *VM) storeEntry(L *lua.LState) int {
+	return vm.keyRead(L, "entry", abi.OpEntry, func(L *lua.LState, r *abi.Response) (lua.LValue, *abi.Error) {
+		return pushEntry(L, r.Entry)
+	})
 }
 
 func (vm *VM) storeSet(L *lua.LState) int {

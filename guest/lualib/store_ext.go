@@ -41,7 +41,7 @@ func optTTL(L *lua.LState, opts *lua.LTable, fname string) (int64, *abi.Error) {
 	return abi.TTLMillis(n)
 }
 
-// pushEntry pushes an Entry table: {key, value, version, ttl}.
+// pushEntry builds an Entry table: {key, value, version, ttl}.
 func pushEntry(L *lua.LState, e *abi.Entry) (lua.LValue, *abi.Error) {
 	v, err := luacbor.Decode(L, e.Value)
 	if err != nil {
@@ -55,24 +55,6 @@ func pushEntry(L *lua.LState, e *abi.Entry) (lua.LValue, *abi.Error) {
 		t.RawSetString("ttl", lua.LNumber(float64(*e.TTL)/1000))
 	}
 	return t, nil
-}
-
-func returnEntry(L *lua.LState, e *abi.Entry) int {
-	t, err := pushEntry(L, e)
-	if err != nil {
-		return pushFailure(L, lua.LNil, err)
-	}
-	L.Push(t)
-	return 1
-}
-
-// storeEntry is entry(key): Entry, err.
-func (vm *VM) storeEntry(L *lua.LState) int {
-	resp, n := vm.keyCall(L, "entry", lua.LNil, abi.OpEntry)
-	if resp == nil {
-		return n
-	}
-	return returnEntry(L, resp.Entry)
 }
 
 // storePut is put(key, value, opts?): Entry, err. opts: ttl, only_if_absent, if_version.
@@ -117,7 +99,8 @@ func (vm *VM) storePut(L *lua.LState) int {
 	if e := vm.client.Call(&req, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	return returnEntry(L, resp.Entry)
+	v, e := pushEntry(L, resp.Entry)
+	return pushResult(L, v, e)
 }
 
 // storeIncr is incr(key, delta?, opts?): number, err.
@@ -138,7 +121,8 @@ func (vm *VM) storeIncr(L *lua.LState) int {
 	if e := vm.client.Call(&abi.Request{Op: abi.OpIncr, Handle: s.handle, Key: []byte(key), Delta: delta, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	return returnValue(L, resp.Value)
+	v, e := decodeValue(L, resp.Value)
+	return pushResult(L, v, e)
 }
 
 // storeList is list(opts?): Page, err. opts: prefix, after, limit.
