@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The envelope codec: requests and responses as docs/abi.md's CDDL defines them, for
@@ -18,42 +19,225 @@ import (
 // request with a key it does not know is refused; a response's unknown keys are checked
 // and skipped, so a later host may add response fields.
 
-// field is one key of a message map.
-type field[T any] struct {
-	name string
-	// required fields make decoding fail when absent; encoding always writes them.
-	required bool
-	// empty reports a field that encoding leaves out; nil for a field always written.
-	empty func(*T) bool
-	write func(dst []byte, v *T) []byte
-	// read decodes the field's value into v; level is that of the enclosing map.
-	read func(d *msgDecoder, v *T, level int) error
-}
-
 // msgDecoder decodes one message; lenient is true for responses.
 type msgDecoder struct {
 	Decoder
 	lenient bool
 }
 
-// appendMap encodes v as a map of its fields that are not empty.
-func appendMap[T any](dst []byte, v *T, fields []field[T]) []byte {
+// kind is how a field's Go value is encoded.
+type kind uint8
+
+const (
+	kUint8     kind = iota // Op
+	kUint32                // Handle
+	kInt64                 // ttl, limit, mem
+	kInt64P                // *int64, absent when nil (Entry.TTL)
+	kBool                  //
+	kFloat                 // delta: any float width or an integer on the wire
+	kText                  // string, or a type whose underlying type is string (Kind)
+	kTextP                 // *string, absent when nil, present even when empty (ifver)
+	kBytes                 // []byte, as a byte string; decoded, it aliases the input
+	kValue                 // []byte holding one item, embedded as is; decoded, it aliases the input
+	kBytesList             // [][]byte, as an array of byte strings (Task.Args)
+	kStruct                // *S, a nested message
+	kEntries               // []Entry (Page.Items)
+)
+
+// field is one key of a message map: its encoded key, where its Go value lies in the
+// struct, and how it is encoded.
+type field struct {
+	name     string
+	key      string // the encoded key: its text head and name
+	kind     kind
+	off      uintptr
+	required bool // decoding fails without it; encoding always writes it
+	nullable bool // null reads as absent (ifver, err in a request)
+	sub      *message
+}
+
+// message is the table of a message type: its fields in the order of their encoded
+// keys, and how to allocate one when it is nested.
+type message struct {
+	fields []field
+	alloc  func() unsafe.Pointer
+}
+
+func f(name string, k kind, off uintptr) field {
+	return field{name: name, key: string(AppendText(nil, name)), kind: k, off: off}
+}
+
+func (fl field) req() field    { fl.required = true; return fl }
+func (fl field) orNull() field { fl.nullable = true; return fl }
+func (fl field) of(m *message) field {
+	fl.sub = m
+	return fl
+}
+
+// The message tables. The codec reaches a field through its offset: a table of
+// offsets rather than a function per field keeps the struct being decoded on the
+// caller's stack, and the guest, where every allocation and every call is dear, pays
+// for neither.
+var (
+	errorMsg = &message{fields: []field{
+		f("msg", kText, unsafe.Offsetof(Error{}.Message)).req(),
+		f("kind", kText, unsafe.Offsetof(Error{}.Kind)).req(),
+		f("retry", kBool, unsafe.Offsetof(Error{}.Retryable)),
+	}, alloc: func() unsafe.Pointer { return unsafe.Pointer(new(Error)) }}
+
+	requestMsg = &message{fields: []field{
+		f("h", kUint32, unsafe.Offsetof(Request{}.Handle)),
+		f("id", kText, unsafe.Offsetof(Request{}.ID)),
+		f("op", kUint8, unsafe.Offsetof(Request{}.Op)).req(),
+		f("err", kStruct, unsafe.Offsetof(Request{}.Err)).of(errorMsg).orNull(),
+		f("key", kBytes, unsafe.Offsetof(Request{}.Key)),
+		f("ttl", kInt64, unsafe.Offsetof(Request{}.TTL)),
+		f("val", kValue, unsafe.Offsetof(Request{}.Value)),
+		f("after", kBytes, unsafe.Offsetof(Request{}.After)),
+		f("delta", kFloat, unsafe.Offsetof(Request{}.Delta)),
+		f("ifver", kTextP, unsafe.Offsetof(Request{}.IfVersion)).orNull(),
+		f("limit", kInt64, unsafe.Offsetof(Request{}.Limit)),
+		f("absent", kBool, unsafe.Offsetof(Request{}.OnlyIfAbsent)),
+		f("prefix", kBytes, unsafe.Offsetof(Request{}.Prefix)),
+	}}
+
+	taskMsg = &message{fields: []field{
+		f("mem", kInt64, unsafe.Offsetof(Task{}.MemoryLimit)),
+		f("src", kBytes, unsafe.Offsetof(Task{}.Source)).req(),
+		f("args", kBytesList, unsafe.Offsetof(Task{}.Args)),
+		f("name", kText, unsafe.Offsetof(Task{}.Name)).req(),
+	}, alloc: func() unsafe.Pointer { return unsafe.Pointer(new(Task)) }}
+
+	entryMsg = &message{fields: []field{
+		f("key", kBytes, unsafe.Offsetof(Entry{}.Key)).req(),
+		f("ttl", kInt64P, unsafe.Offsetof(Entry{}.TTL)),
+		f("val", kValue, unsafe.Offsetof(Entry{}.Value)).req(),
+		f("ver", kText, unsafe.Offsetof(Entry{}.Version)).req(),
+	}, alloc: func() unsafe.Pointer { return unsafe.Pointer(new(Entry)) }}
+
+	pageMsg = &message{fields: []field{
+		f("more", kBool, unsafe.Offsetof(Page{}.More)).req(),
+		f("items", kEntries, unsafe.Offsetof(Page{}.Items)).req(),
+		f("cursor", kBytes, unsafe.Offsetof(Page{}.Cursor)).req(),
+	}, alloc: func() unsafe.Pointer { return unsafe.Pointer(new(Page)) }}
+
+	infoMsg = &message{fields: []field{
+		f("id", kText, unsafe.Offsetof(Info{}.ID)).req(),
+		f("ttl", kBool, unsafe.Offsetof(Info{}.TTL)).req(),
+		f("list", kBool, unsafe.Offsetof(Info{}.List)).req(),
+		f("backend", kText, unsafe.Offsetof(Info{}.Backend)).req(),
+		f("durable", kBool, unsafe.Offsetof(Info{}.Durable)).req(),
+		f("versioned", kBool, unsafe.Offsetof(Info{}.Versioned)).req(),
+		f("consistency", kText, unsafe.Offsetof(Info{}.Consistency)).req(),
+		f("conditional_put", kBool, unsafe.Offsetof(Info{}.ConditionalPut)).req(),
+	}, alloc: func() unsafe.Pointer { return unsafe.Pointer(new(Info)) }}
+
+	responseMsg = &message{fields: []field{
+		f("h", kUint32, unsafe.Offsetof(Response{}.Handle)),
+		f("ok", kBool, unsafe.Offsetof(Response{}.OK)),
+		f("err", kStruct, unsafe.Offsetof(Response{}.Err)).of(errorMsg),
+		f("val", kValue, unsafe.Offsetof(Response{}.Value)),
+		f("info", kStruct, unsafe.Offsetof(Response{}.Info)).of(infoMsg),
+		f("page", kStruct, unsafe.Offsetof(Response{}.Page)).of(pageMsg),
+		f("task", kStruct, unsafe.Offsetof(Response{}.Task)).of(taskMsg),
+		f("entry", kStruct, unsafe.Offsetof(Response{}.Entry)).of(entryMsg),
+	}}
+)
+
+// empty reports whether the field at p is left out of the encoding.
+func (fl *field) empty(p unsafe.Pointer) bool {
+	if fl.required {
+		return false
+	}
+	switch fl.kind {
+	case kUint8:
+		return *(*uint8)(p) == 0
+	case kUint32:
+		return *(*uint32)(p) == 0
+	case kInt64:
+		return *(*int64)(p) == 0
+	case kBool:
+		return !*(*bool)(p)
+	case kFloat:
+		return *(*float64)(p) == 0 // -0 counts as zero; NaN does not
+	case kText:
+		return len(*(*string)(p)) == 0
+	case kBytes, kValue:
+		return len(*(*[]byte)(p)) == 0
+	case kBytesList:
+		return len(*(*[][]byte)(p)) == 0
+	case kEntries:
+		return len(*(*[]Entry)(p)) == 0
+	}
+	return *(*unsafe.Pointer)(p) == nil // kInt64P, kTextP, kStruct
+}
+
+// appendMessage encodes the struct at v as a map of its fields that are not empty.
+func appendMessage(dst []byte, v unsafe.Pointer, m *message) []byte {
 	var skip uint32
 	n := 0
-	for i := range fields {
-		if fields[i].empty != nil && fields[i].empty(v) {
+	for i := range m.fields {
+		if m.fields[i].empty(unsafe.Add(v, m.fields[i].off)) {
 			skip |= 1 << i
 		} else {
 			n++
 		}
 	}
 	dst = AppendHead(dst, MajorMap, uint64(n))
-	for i := range fields {
+	for i := range m.fields {
 		if skip&(1<<i) == 0 {
-			dst = fields[i].write(AppendText(dst, fields[i].name), v)
+			fl := &m.fields[i]
+			dst = fl.append(append(dst, fl.key...), unsafe.Add(v, fl.off))
 		}
 	}
 	return dst
+}
+
+// append encodes the value of the field at p.
+func (fl *field) append(dst []byte, p unsafe.Pointer) []byte {
+	switch fl.kind {
+	case kUint8:
+		return AppendHead(dst, MajorUint, uint64(*(*uint8)(p)))
+	case kUint32:
+		return AppendHead(dst, MajorUint, uint64(*(*uint32)(p)))
+	case kInt64:
+		return AppendInt(dst, *(*int64)(p))
+	case kInt64P:
+		return AppendInt(dst, **(**int64)(p))
+	case kBool:
+		return AppendBool(dst, *(*bool)(p))
+	case kFloat:
+		return AppendFloat(dst, *(*float64)(p))
+	case kText:
+		return AppendText(dst, *(*string)(p))
+	case kTextP:
+		return AppendText(dst, **(**string)(p))
+	case kBytes:
+		return AppendBytes(dst, *(*[]byte)(p))
+	case kValue:
+		// Embedded unchecked: the host checks values with CheckValue before it stores
+		// them, and refuses a request whose value is not one item. A required value
+		// that is empty is written as null.
+		if val := *(*[]byte)(p); len(val) > 0 {
+			return append(dst, val...)
+		}
+		return append(dst, Null)
+	case kBytesList:
+		list := *(*[][]byte)(p)
+		dst = AppendHead(dst, MajorArray, uint64(len(list)))
+		for _, b := range list {
+			dst = AppendBytes(dst, b)
+		}
+		return dst
+	case kEntries:
+		items := *(*[]Entry)(p)
+		dst = AppendHead(dst, MajorArray, uint64(len(items)))
+		for i := range items {
+			dst = appendMessage(dst, unsafe.Pointer(&items[i]), entryMsg)
+		}
+		return dst
+	}
+	return appendMessage(dst, *(*unsafe.Pointer)(p), fl.sub) // kStruct
 }
 
 // fieldError is a failure inside a field's value, named by the field's path.
@@ -67,8 +251,8 @@ func (e *fieldError) Unwrap() error { return e.err }
 
 var errUTF8 = errors.New("invalid UTF-8 in a text string")
 
-// readMap decodes a map at nesting level into v's fields.
-func readMap[T any](d *msgDecoder, v *T, fields []field[T], level int) error {
+// readMessage decodes a map at nesting level into the fields of the struct at v.
+func (d *msgDecoder) readMessage(v unsafe.Pointer, m *message, level int) error {
 	h, err := d.Head()
 	if err != nil {
 		return err
@@ -94,16 +278,17 @@ func readMap[T any](d *msgDecoder, v *T, fields []field[T], level int) error {
 			return err
 		}
 		i := 0
-		for i < len(fields) && fields[i].name != string(name) {
+		for i < len(m.fields) && m.fields[i].name != string(name) {
 			i++
 		}
 		switch {
-		case i < len(fields) && have&(1<<i) != 0:
+		case i < len(m.fields) && have&(1<<i) != 0:
 			return errors.New("duplicate map key " + strconv.Quote(string(name)))
-		case i < len(fields):
+		case i < len(m.fields):
 			have |= 1 << i
-			if err := fields[i].read(d, v, level); err != nil {
-				return &fieldError{fields[i].name, err}
+			fl := &m.fields[i]
+			if err := d.readField(unsafe.Add(v, fl.off), fl, level); err != nil {
+				return &fieldError{fl.name, err}
 			}
 		case !utf8.Valid(name):
 			return errUTF8
@@ -121,12 +306,91 @@ func readMap[T any](d *msgDecoder, v *T, fields []field[T], level int) error {
 			}
 		}
 	}
-	for i := range fields {
-		if fields[i].required && have&(1<<i) == 0 {
-			return errors.New("missing field " + strconv.Quote(fields[i].name))
+	for i := range m.fields {
+		if m.fields[i].required && have&(1<<i) == 0 {
+			return errors.New("missing field " + strconv.Quote(m.fields[i].name))
 		}
 	}
 	return nil
+}
+
+// readField decodes the value of the field fl, in a map at level, into p.
+func (d *msgDecoder) readField(p unsafe.Pointer, fl *field, level int) error {
+	if fl.nullable && d.null() {
+		*(*unsafe.Pointer)(p) = nil
+		return nil
+	}
+	var err error
+	switch fl.kind {
+	case kUint8:
+		var n uint64
+		n, err = d.uint(math.MaxUint8)
+		*(*uint8)(p) = uint8(n)
+	case kUint32:
+		var n uint64
+		n, err = d.uint(math.MaxUint32)
+		*(*uint32)(p) = uint32(n)
+	case kInt64:
+		*(*int64)(p), err = d.int()
+	case kInt64P:
+		n := new(int64)
+		*n, err = d.int()
+		*(**int64)(p) = n
+	case kBool:
+		*(*bool)(p), err = d.bool()
+	case kFloat:
+		*(*float64)(p), err = d.number()
+	case kText:
+		*(*string)(p), err = d.text()
+	case kTextP:
+		s := new(string)
+		*s, err = d.text()
+		*(**string)(p) = s
+	case kBytes:
+		*(*[]byte)(p), err = d.string(MajorBytes, "byte string")
+	case kValue:
+		*(*[]byte)(p), err = d.Raw(level, MaxMessageDepth)
+	case kBytesList:
+		var list [][]byte
+		if list, err = makeArray[[]byte](d, level); err == nil {
+			for i := range list {
+				if list[i], err = d.string(MajorBytes, "byte string"); err != nil {
+					break
+				}
+			}
+		}
+		*(*[][]byte)(p) = list
+	case kEntries:
+		var items []Entry
+		if items, err = makeArray[Entry](d, level); err == nil {
+			for i := range items {
+				if err = d.readMessage(unsafe.Pointer(&items[i]), entryMsg, level+2); err != nil {
+					break
+				}
+			}
+		}
+		*(*[]Entry)(p) = items
+	case kStruct:
+		s := fl.sub.alloc()
+		*(*unsafe.Pointer)(p) = s
+		err = d.readMessage(s, fl.sub, level+1)
+	}
+	return err
+}
+
+// makeArray reads the head of an array at level+1 and makes room for its elements.
+func makeArray[E any](d *msgDecoder, level int) ([]E, error) {
+	h, err := d.Head()
+	if err != nil {
+		return nil, err
+	}
+	if h.Major != MajorArray {
+		return nil, typeError("array", h)
+	}
+	if err := d.Enter(h, level+1, MaxMessageDepth); err != nil {
+		return nil, err
+	}
+	return make([]E, h.Arg), nil // bounded by the input's length through Enter
 }
 
 // typeError is an item of another type than the field's.
@@ -200,6 +464,26 @@ func (d *msgDecoder) int() (int64, error) {
 	return int64(h.Arg), nil
 }
 
+func (d *msgDecoder) bool() (bool, error) {
+	h, err := d.Head()
+	if err == nil && (h.Major != MajorSimple || (h.Info != 20 && h.Info != 21)) {
+		err = typeError("bool", h)
+	}
+	return h.Info == 21, err
+}
+
+func (d *msgDecoder) number() (float64, error) {
+	h, err := d.Head()
+	if err != nil {
+		return 0, err
+	}
+	f, ok := h.Number()
+	if !ok {
+		return 0, typeError("number", h)
+	}
+	return f, nil
+}
+
 func (d *msgDecoder) string(major byte, want string) ([]byte, error) {
 	h, err := d.Head()
 	if err != nil {
@@ -211,10 +495,23 @@ func (d *msgDecoder) string(major byte, want string) ([]byte, error) {
 	return d.Body(h.Arg)
 }
 
+// internedNames are the texts a decoded message holds most.
+var internedNames = [...]string{string(NotFound), string(Invalid), string(PermissionDenied), string(AlreadyExists),
+	string(Conflict), string(Unavailable), string(Timeout), string(Internal), string(Canceled), string(RateLimited),
+	string(Unknown), BackendMemory, BackendRedis, BackendSQL, ConsistencyLinearizable, ConsistencyEventual,
+	ConsistencyLocal, UnknownName}
+
+// text reads a text string. A known kind, backend or consistency is its constant, so
+// that the common errors and infos allocate no string for it.
 func (d *msgDecoder) text() (string, error) {
 	s, err := d.string(MajorText, "text string")
 	if err != nil {
 		return "", err
+	}
+	for _, n := range internedNames {
+		if n == string(s) {
+			return n, nil
+		}
 	}
 	if !utf8.Valid(s) {
 		return "", errUTF8
@@ -222,291 +519,17 @@ func (d *msgDecoder) text() (string, error) {
 	return string(s), nil
 }
 
-// The field constructors. get returns a pointer to the field's Go value; a field is
-// empty when that value is the zero value, unless always is set.
-
-func uintField[T any, N ~uint8 | ~uint32](name string, max uint64, required bool, get func(*T) *N) field[T] {
-	f := field[T]{name: name, required: required,
-		write: func(dst []byte, v *T) []byte { return AppendHead(dst, MajorUint, uint64(*get(v))) },
-		read: func(d *msgDecoder, v *T, _ int) error {
-			n, err := d.uint(max)
-			*get(v) = N(n)
-			return err
-		}}
-	if !required {
-		f.empty = func(v *T) bool { return *get(v) == 0 }
-	}
-	return f
-}
-
-func intField[T any](name string, get func(*T) *int64) field[T] {
-	return field[T]{name: name,
-		empty: func(v *T) bool { return *get(v) == 0 },
-		write: func(dst []byte, v *T) []byte { return AppendInt(dst, *get(v)) },
-		read: func(d *msgDecoder, v *T, _ int) (err error) {
-			*get(v), err = d.int()
-			return err
-		}}
-}
-
-// ptrField is a field that may be absent, and so is a pointer, whatever its value
-// (Entry.TTL, ifver); nullable is set where the CDDL allows null for absent.
-func ptrField[T, P any](name string, nullable bool, get func(*T) **P,
-	write func([]byte, P) []byte, read func(*msgDecoder) (P, error)) field[T] {
-	return field[T]{name: name,
-		empty: func(v *T) bool { return *get(v) == nil },
-		write: func(dst []byte, v *T) []byte { return write(dst, **get(v)) },
-		read: func(d *msgDecoder, v *T, _ int) error {
-			if nullable && d.null() {
-				*get(v) = nil
-				return nil
-			}
-			p, err := read(d)
-			*get(v) = &p
-			return err
-		}}
-}
-
-func boolField[T any](name string, required bool, get func(*T) *bool) field[T] {
-	f := field[T]{name: name, required: required,
-		write: func(dst []byte, v *T) []byte { return AppendBool(dst, *get(v)) },
-		read: func(d *msgDecoder, v *T, _ int) error {
-			h, err := d.Head()
-			if err == nil && (h.Major != MajorSimple || (h.Info != 20 && h.Info != 21)) {
-				err = typeError("bool", h)
-			}
-			*get(v) = h.Info == 21
-			return err
-		}}
-	if !required {
-		f.empty = func(v *T) bool { return !*get(v) }
-	}
-	return f
-}
-
-func floatField[T any](name string, get func(*T) *float64) field[T] {
-	return field[T]{name: name,
-		// -0 counts as zero; NaN does not.
-		empty: func(v *T) bool { return *get(v) == 0 },
-		write: func(dst []byte, v *T) []byte { return AppendFloat(dst, *get(v)) },
-		read: func(d *msgDecoder, v *T, _ int) error {
-			h, err := d.Head()
-			if err != nil {
-				return err
-			}
-			f, ok := h.Number()
-			if !ok {
-				return typeError("number", h)
-			}
-			*get(v) = f
-			return nil
-		}}
-}
-
-func textField[T any, S ~string](name string, required bool, get func(*T) *S) field[T] {
-	f := field[T]{name: name, required: required,
-		write: func(dst []byte, v *T) []byte { return AppendText(dst, string(*get(v))) },
-		read: func(d *msgDecoder, v *T, _ int) error {
-			s, err := d.text()
-			*get(v) = S(s)
-			return err
-		}}
-	if !required {
-		f.empty = func(v *T) bool { return *get(v) == "" }
-	}
-	return f
-}
-
-// bytesField is a byte string; the decoded slice aliases the input.
-func bytesField[T any](name string, required bool, get func(*T) *[]byte) field[T] {
-	f := field[T]{name: name, required: required,
-		write: func(dst []byte, v *T) []byte { return AppendBytes(dst, *get(v)) },
-		read: func(d *msgDecoder, v *T, _ int) (err error) {
-			*get(v), err = d.string(MajorBytes, "byte string")
-			return err
-		}}
-	if !required {
-		f.empty = func(v *T) bool { return len(*get(v)) == 0 }
-	}
-	return f
-}
-
-// valueField is a stored value, one item embedded as is; the decoded slice aliases the
-// input. Encoding does not check it (the host checks values with CheckValue before it
-// stores them, and a request the guest got wrong is refused by the host's decoder); a
-// required value that is empty is written as null.
-func valueField[T any](name string, required bool, get func(*T) *[]byte) field[T] {
-	f := field[T]{name: name, required: required,
-		write: func(dst []byte, v *T) []byte {
-			if val := *get(v); len(val) > 0 {
-				return append(dst, val...)
-			}
-			return append(dst, Null)
-		},
-		read: func(d *msgDecoder, v *T, level int) (err error) {
-			*get(v), err = d.Raw(level, MaxMessageDepth)
-			return err
-		}}
-	if !required {
-		f.empty = func(v *T) bool { return len(*get(v)) == 0 }
-	}
-	return f
-}
-
-// structField is a nested message (err, task, entry, page, info); nullable is set where
-// the CDDL allows null for absent.
-func structField[T, S any](name string, nullable bool, fields []field[S], get func(*T) **S) field[T] {
-	return field[T]{name: name,
-		empty: func(v *T) bool { return *get(v) == nil },
-		write: func(dst []byte, v *T) []byte { return appendMap(dst, *get(v), fields) },
-		read: func(d *msgDecoder, v *T, level int) error {
-			if nullable && d.null() {
-				*get(v) = nil
-				return nil
-			}
-			s := new(S)
-			*get(v) = s
-			return readMap(d, s, fields, level+1)
-		}}
-}
-
-// arrayField is an array whose elements each encode and decode by elem.
-func arrayField[T, E any](name string, required bool, get func(*T) *[]E,
-	write func([]byte, *E) []byte, read func(*msgDecoder, *E, int) error) field[T] {
-	f := field[T]{name: name, required: required,
-		write: func(dst []byte, v *T) []byte {
-			s := *get(v)
-			dst = AppendHead(dst, MajorArray, uint64(len(s)))
-			for i := range s {
-				dst = write(dst, &s[i])
-			}
-			return dst
-		},
-		read: func(d *msgDecoder, v *T, level int) error {
-			h, err := d.Head()
-			if err != nil {
-				return err
-			}
-			if h.Major != MajorArray {
-				return typeError("array", h)
-			}
-			if err := d.Enter(h, level+1, MaxMessageDepth); err != nil {
-				return err
-			}
-			s := make([]E, h.Arg) // bounded by the input's length through Enter
-			for i := range s {
-				if err := read(d, &s[i], level+1); err != nil {
-					return err
-				}
-			}
-			*get(v) = s
-			return nil
-		}}
-	if !required {
-		f.empty = func(v *T) bool { return len(*get(v)) == 0 }
-	}
-	return f
-}
-
-// The message tables, each in the order of its encoded keys.
-
-var errorFields = []field[Error]{
-	textField("msg", true, func(e *Error) *string { return &e.Message }),
-	{name: "kind", required: true,
-		write: func(dst []byte, e *Error) []byte { return AppendText(dst, string(e.Kind)) },
-		// A known kind is its constant, so that the common errors allocate no kind.
-		read: func(d *msgDecoder, e *Error, _ int) error {
-			s, err := d.string(MajorText, "text string")
-			if err != nil {
-				return err
-			}
-			for _, n := range kindNames {
-				if string(n.Kind) == string(s) {
-					e.Kind = n.Kind
-					return nil
-				}
-			}
-			if !utf8.Valid(s) {
-				return errUTF8
-			}
-			e.Kind = Kind(s)
-			return nil
-		}},
-	boolField("retry", false, func(e *Error) *bool { return &e.Retryable }),
-}
-
-var requestFields = []field[Request]{
-	uintField("h", math.MaxUint32, false, func(r *Request) *uint32 { return &r.Handle }),
-	textField("id", false, func(r *Request) *string { return &r.ID }),
-	uintField("op", math.MaxUint8, true, func(r *Request) *Op { return &r.Op }),
-	structField("err", true, errorFields, func(r *Request) **Error { return &r.Err }),
-	bytesField("key", false, func(r *Request) *[]byte { return &r.Key }),
-	intField("ttl", func(r *Request) *int64 { return &r.TTL }),
-	valueField("val", false, func(r *Request) *[]byte { return &r.Value }),
-	bytesField("after", false, func(r *Request) *[]byte { return &r.After }),
-	floatField("delta", func(r *Request) *float64 { return &r.Delta }),
-	ptrField("ifver", true, func(r *Request) **string { return &r.IfVersion }, AppendText, (*msgDecoder).text),
-	intField("limit", func(r *Request) *int64 { return &r.Limit }),
-	boolField("absent", false, func(r *Request) *bool { return &r.OnlyIfAbsent }),
-	bytesField("prefix", false, func(r *Request) *[]byte { return &r.Prefix }),
-}
-
-var taskFields = []field[Task]{
-	intField("mem", func(t *Task) *int64 { return &t.MemoryLimit }),
-	bytesField("src", true, func(t *Task) *[]byte { return &t.Source }),
-	arrayField("args", false, func(t *Task) *[][]byte { return &t.Args },
-		func(dst []byte, a *[]byte) []byte { return AppendBytes(dst, *a) },
-		func(d *msgDecoder, a *[]byte, _ int) (err error) {
-			*a, err = d.string(MajorBytes, "byte string")
-			return err
-		}),
-	textField("name", true, func(t *Task) *string { return &t.Name }),
-}
-
-var entryFields = []field[Entry]{
-	bytesField("key", true, func(e *Entry) *[]byte { return &e.Key }),
-	ptrField("ttl", false, func(e *Entry) **int64 { return &e.TTL }, AppendInt, (*msgDecoder).int),
-	valueField("val", true, func(e *Entry) *[]byte { return &e.Value }),
-	textField("ver", true, func(e *Entry) *string { return &e.Version }),
-}
-
-var pageFields = []field[Page]{
-	boolField("more", true, func(p *Page) *bool { return &p.More }),
-	arrayField("items", true, func(p *Page) *[]Entry { return &p.Items },
-		func(dst []byte, e *Entry) []byte { return appendMap(dst, e, entryFields) },
-		func(d *msgDecoder, e *Entry, level int) error { return readMap(d, e, entryFields, level+1) }),
-	bytesField("cursor", true, func(p *Page) *[]byte { return &p.Cursor }),
-}
-
-var infoFields = []field[Info]{
-	textField("id", true, func(i *Info) *string { return &i.ID }),
-	boolField("ttl", true, func(i *Info) *bool { return &i.TTL }),
-	boolField("list", true, func(i *Info) *bool { return &i.List }),
-	textField("backend", true, func(i *Info) *string { return &i.Backend }),
-	boolField("durable", true, func(i *Info) *bool { return &i.Durable }),
-	boolField("versioned", true, func(i *Info) *bool { return &i.Versioned }),
-	textField("consistency", true, func(i *Info) *string { return &i.Consistency }),
-	boolField("conditional_put", true, func(i *Info) *bool { return &i.ConditionalPut }),
-}
-
-var responseFields = []field[Response]{
-	uintField("h", math.MaxUint32, false, func(r *Response) *uint32 { return &r.Handle }),
-	boolField("ok", false, func(r *Response) *bool { return &r.OK }),
-	structField("err", false, errorFields, func(r *Response) **Error { return &r.Err }),
-	valueField("val", false, func(r *Response) *[]byte { return &r.Value }),
-	structField("info", false, infoFields, func(r *Response) **Info { return &r.Info }),
-	structField("page", false, pageFields, func(r *Response) **Page { return &r.Page }),
-	structField("task", false, taskFields, func(r *Response) **Task { return &r.Task }),
-	structField("entry", false, entryFields, func(r *Response) **Entry { return &r.Entry }),
-}
-
 // AppendRequest appends the encoding of r to dst and returns the extended slice. It
 // allocates nothing beyond growing dst, so a caller that passes the previous result
 // back as dst[:0] encodes without allocating. r.Value is embedded as is, unchecked.
-func AppendRequest(dst []byte, r *Request) []byte { return appendMap(dst, r, requestFields) }
+func AppendRequest(dst []byte, r *Request) []byte {
+	return appendMessage(dst, unsafe.Pointer(r), requestMsg)
+}
 
 // AppendResponse appends the encoding of r to dst and returns the extended slice.
-func AppendResponse(dst []byte, r *Response) []byte { return appendMap(dst, r, responseFields) }
+func AppendResponse(dst []byte, r *Response) []byte {
+	return appendMessage(dst, unsafe.Pointer(r), responseMsg)
+}
 
 // DecodeRequest decodes exactly one request from b into r, which it overwrites. Every
 // failure is a *[DecodeError]. Byte slices of r (Key, Value, Prefix, After) alias b;
@@ -514,7 +537,7 @@ func AppendResponse(dst []byte, r *Response) []byte { return appendMap(dst, r, r
 func DecodeRequest(b []byte, r *Request) error {
 	*r = Request{}
 	d := msgDecoder{Decoder: Decoder{b: b}}
-	if err := readMap(&d, r, requestFields, 1); err != nil {
+	if err := d.readMessage(unsafe.Pointer(r), requestMsg, 1); err != nil {
 		return d.fail("request", err)
 	}
 	return d.end("request")
@@ -527,7 +550,7 @@ func DecodeRequest(b []byte, r *Request) error {
 func DecodeResponse(b []byte, r *Response) error {
 	*r = Response{}
 	d := msgDecoder{Decoder: Decoder{b: b}, lenient: true}
-	if err := readMap(&d, r, responseFields, 1); err != nil {
+	if err := d.readMessage(unsafe.Pointer(r), responseMsg, 1); err != nil {
 		return d.fail("response", err)
 	}
 	return d.end("response")
