@@ -282,6 +282,9 @@ func (d *Decoder) Enter(h Head, level, maxLevel int) error {
 // item): the head rules, and the depth and count rules up to maxLevel. It checks
 // well-formedness only: text is not checked for UTF-8, nor map keys for duplicates.
 func (d *Decoder) Skip(level, maxLevel int) error {
+	if d.skipSmall() {
+		return nil
+	}
 	h, err := d.Head()
 	if err != nil {
 		return err
@@ -299,12 +302,41 @@ func (d *Decoder) Skip(level, maxLevel int) error {
 			n *= 2
 		}
 		for range n {
+			if d.skipSmall() {
+				continue
+			}
 			if err := d.Skip(level+1, maxLevel); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// skipSmall steps over the next item if its first byte tells all there is to check: an
+// integer or simple value of one byte, or a string shorter than 24 bytes that fits. Most
+// items of a value are, and it is small enough to be inlined into Skip's loop, where a
+// call saved counts in wasm.
+func (d *Decoder) skipSmall() bool {
+	if d.off >= len(d.b) {
+		return false
+	}
+	c := d.b[d.off]
+	ai := int(c & 0x1f)
+	if ai >= 24 {
+		return false
+	}
+	switch c >> 5 {
+	case 0, 1, 7:
+		d.off++
+		return true
+	case 2, 3:
+		if ai < len(d.b)-d.off {
+			d.off += 1 + ai
+			return true
+		}
+	}
+	return false
 }
 
 // Raw steps over one item nested in level containers, as Skip does, and returns its

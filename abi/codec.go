@@ -266,14 +266,7 @@ func (d *msgDecoder) readMessage(v unsafe.Pointer, m *message, level int) error 
 	var have uint32
 	var unknown map[string]bool
 	for range h.Arg {
-		kh, err := d.Head()
-		if err != nil {
-			return err
-		}
-		if kh.Major != MajorText {
-			return typeError("text string map key", kh)
-		}
-		name, err := d.Body(kh.Arg)
+		name, err := d.key()
 		if err != nil {
 			return err
 		}
@@ -312,6 +305,25 @@ func (d *msgDecoder) readMessage(v unsafe.Pointer, m *message, level int) error 
 		}
 	}
 	return nil
+}
+
+// key reads a map key, which must be text. A short key, as every key of ours is, is
+// read here rather than through Head and Body: keys are most of a message, and calls
+// are dear in wasm.
+func (d *msgDecoder) key() ([]byte, error) {
+	if c, ok := d.Peek(); ok && c >= MajorText && c < MajorText+24 && int(c-MajorText) < d.Remaining() {
+		start := d.off + 1
+		d.off = start + int(c-MajorText)
+		return d.b[start:d.off], nil
+	}
+	h, err := d.Head()
+	if err != nil {
+		return nil, err
+	}
+	if h.Major != MajorText {
+		return nil, typeError("text string map key", h)
+	}
+	return d.Body(h.Arg)
 }
 
 // readField decodes the value of the field fl, in a map at level, into p.
