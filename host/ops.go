@@ -22,7 +22,8 @@ func (inst *instance) handle(ctx context.Context, b []byte) []byte {
 	} else {
 		inst.dispatch(ctx, &req, &resp)
 	}
-	return abi.AppendResponse(nil, &resp)
+	// Room for the envelope and the value up front: one allocation for a get.
+	return abi.AppendResponse(make([]byte, 0, 64+len(resp.Value)), &resp)
 }
 
 func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.Response) {
