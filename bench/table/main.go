@@ -149,7 +149,7 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 	rows := []row{
 		{what: "store op (set or get), sandbox", value: ns(ops.Sandbox.Median)},
 		{what: "store op, guest-local Lua table in the sandbox", value: ns(ops.GuestTable.Median)},
-		{what: "store op, native gopher-lua + engine.Memory", value: ns(ops.Native.Median)},
+		{what: "store op, native: the guest's Lua code and the host's handler, no wasm", value: ns(ops.Native.Median)},
 		{what: "store op, Redis EVAL (redis.call + cmsgpack)", value: ns(ops.Redis.Median)},
 		{what: "Go map op", value: ns(ops.GoMap.Median)},
 		{what: "sandbox ÷ guest_table", value: ratio(rTable), target: "≤ 1.15", ok: le(rTable, 1.15), miss: over(rTable, 1.15)},
