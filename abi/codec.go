@@ -144,100 +144,102 @@ var (
 	}}
 )
 
-// empty reports whether the field at p is left out of the encoding.
-func (fl *field) empty(p unsafe.Pointer) bool {
-	if fl.required {
-		return false
-	}
-	switch fl.kind {
-	case kUint8:
-		return *(*uint8)(p) == 0
-	case kUint32:
-		return *(*uint32)(p) == 0
-	case kInt64:
-		return *(*int64)(p) == 0
-	case kBool:
-		return !*(*bool)(p)
-	case kFloat:
-		return *(*float64)(p) == 0 // -0 counts as zero; NaN does not
-	case kText:
-		return len(*(*string)(p)) == 0
-	case kBytes, kValue:
-		return len(*(*[]byte)(p)) == 0
-	case kBytesList:
-		return len(*(*[][]byte)(p)) == 0
-	case kEntries:
-		return len(*(*[]Entry)(p)) == 0
-	}
-	return *(*unsafe.Pointer)(p) == nil // kInt64P, kTextP, kStruct
-}
-
-// appendMessage encodes the struct at v as a map of its fields that are not empty.
+// appendMessage encodes the struct at v as a map of its fields that are not empty
+// (zero, nil or of length 0), and of its required fields.
 func appendMessage(dst []byte, v unsafe.Pointer, m *message) []byte {
-	var skip uint32
+	start := len(dst)
+	dst = append(dst, MajorMap) // fewer than 24 fields (see init): a one-byte head, set below
 	n := 0
 	for i := range m.fields {
-		if m.fields[i].empty(unsafe.Add(v, m.fields[i].off)) {
-			skip |= 1 << i
-		} else {
+		var written bool
+		if dst, written = m.fields[i].append(dst, unsafe.Add(v, m.fields[i].off)); written {
 			n++
 		}
 	}
-	dst = AppendHead(dst, MajorMap, uint64(n))
-	for i := range m.fields {
-		if skip&(1<<i) == 0 {
-			fl := &m.fields[i]
-			dst = fl.append(append(dst, fl.key...), unsafe.Add(v, fl.off))
-		}
-	}
+	dst[start] = MajorMap | byte(n)
 	return dst
 }
 
-// append encodes the value of the field at p.
-func (fl *field) append(dst []byte, p unsafe.Pointer) []byte {
+func init() {
+	for _, m := range []*message{errorMsg, requestMsg, taskMsg, entryMsg, pageMsg, infoMsg, responseMsg} {
+		if len(m.fields) >= 24 {
+			panic("abi: a message with 24 fields or more needs a longer map head")
+		}
+	}
+}
+
+// append encodes the field at p with its key, unless it is empty and not required.
+// One call per field, with the emptiness test inside, because calls are dear in wasm.
+func (fl *field) append(dst []byte, p unsafe.Pointer) ([]byte, bool) {
+	r := fl.required
 	switch fl.kind {
 	case kUint8:
-		return AppendHead(dst, MajorUint, uint64(*(*uint8)(p)))
+		if v := *(*uint8)(p); v != 0 || r {
+			return AppendHead(append(dst, fl.key...), MajorUint, uint64(v)), true
+		}
 	case kUint32:
-		return AppendHead(dst, MajorUint, uint64(*(*uint32)(p)))
+		if v := *(*uint32)(p); v != 0 || r {
+			return AppendHead(append(dst, fl.key...), MajorUint, uint64(v)), true
+		}
 	case kInt64:
-		return AppendInt(dst, *(*int64)(p))
+		if v := *(*int64)(p); v != 0 || r {
+			return AppendInt(append(dst, fl.key...), v), true
+		}
 	case kInt64P:
-		return AppendInt(dst, **(**int64)(p))
+		if v := *(**int64)(p); v != nil {
+			return AppendInt(append(dst, fl.key...), *v), true
+		}
 	case kBool:
-		return AppendBool(dst, *(*bool)(p))
+		if v := *(*bool)(p); v || r {
+			return AppendBool(append(dst, fl.key...), v), true
+		}
 	case kFloat:
-		return AppendFloat(dst, *(*float64)(p))
+		if v := *(*float64)(p); v != 0 || r { // -0 counts as zero; NaN does not
+			return AppendFloat(append(dst, fl.key...), v), true
+		}
 	case kText:
-		return AppendText(dst, *(*string)(p))
+		if v := *(*string)(p); v != "" || r {
+			return AppendText(append(dst, fl.key...), v), true
+		}
 	case kTextP:
-		return AppendText(dst, **(**string)(p))
+		if v := *(**string)(p); v != nil {
+			return AppendText(append(dst, fl.key...), *v), true
+		}
 	case kBytes:
-		return AppendBytes(dst, *(*[]byte)(p))
+		if v := *(*[]byte)(p); len(v) > 0 || r {
+			return AppendBytes(append(dst, fl.key...), v), true
+		}
 	case kValue:
 		// Embedded unchecked: the host checks values with CheckValue before it stores
 		// them, and refuses a request whose value is not one item. A required value
 		// that is empty is written as null.
-		if val := *(*[]byte)(p); len(val) > 0 {
-			return append(dst, val...)
+		if v := *(*[]byte)(p); len(v) > 0 {
+			return append(append(dst, fl.key...), v...), true
+		} else if r {
+			return append(append(dst, fl.key...), Null), true
 		}
-		return append(dst, Null)
 	case kBytesList:
-		list := *(*[][]byte)(p)
-		dst = AppendHead(dst, MajorArray, uint64(len(list)))
-		for _, b := range list {
-			dst = AppendBytes(dst, b)
+		if list := *(*[][]byte)(p); len(list) > 0 || r {
+			dst = AppendHead(append(dst, fl.key...), MajorArray, uint64(len(list)))
+			for _, b := range list {
+				dst = AppendBytes(dst, b)
+			}
+			return dst, true
 		}
-		return dst
 	case kEntries:
-		items := *(*[]Entry)(p)
-		dst = AppendHead(dst, MajorArray, uint64(len(items)))
-		for i := range items {
-			dst = appendMessage(dst, unsafe.Pointer(&items[i]), entryMsg)
+		if items := *(*[]Entry)(p); len(items) > 0 || r {
+			dst = AppendHead(append(dst, fl.key...), MajorArray, uint64(len(items)))
+			for i := range items {
+				dst = appendMessage(dst, unsafe.Pointer(&items[i]), entryMsg)
+			}
+			return dst, true
 		}
-		return dst
+	case kStruct:
+		if v := *(*unsafe.Pointer)(p); v != nil {
+			return appendMessage(append(dst, fl.key...), v, fl.sub), true
+		}
 	}
-	return appendMessage(dst, *(*unsafe.Pointer)(p), fl.sub) // kStruct
+	return dst, false
 }
 
 // fieldError is a failure inside a field's value, named by the field's path.

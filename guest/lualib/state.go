@@ -3,6 +3,7 @@ package lualib
 import (
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/guest/hostcall"
 )
 
@@ -30,6 +31,7 @@ type VM struct {
 	// the run can release them at its end; valueBuf is reused for encoding values (the
 	// request copies it into its own buffer).
 	client   *hostcall.Client
+	resp     abi.Response // keyCall's, reused
 	open     map[*storeHandle]struct{}
 	valueBuf []byte
 	chunks   chunkCache

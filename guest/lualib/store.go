@@ -162,11 +162,11 @@ func (vm *VM) keyCall(L *lua.LState, fname string, failure lua.LValue, op abi.Op
 	if !ok {
 		return nil, n
 	}
-	var resp abi.Response
-	if e := vm.client.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+	// The VM's one response is reused: the caller is done with it before the next call.
+	if e := vm.client.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &vm.resp); e != nil {
 		return nil, pushFailure(L, failure, e)
 	}
-	return &resp, 0
+	return &vm.resp, 0
 }
 
 // decodeValue converts a stored value to a Lua value.
