@@ -47,10 +47,15 @@ const (
 // field is one key of a message map: its encoded key, where its Go value lies in the
 // struct, and how it is encoded.
 type field struct {
-	name     string
-	key      string // the encoded key: its text head and name
-	kind     kind
-	off      uintptr
+	name string
+	key  string // the encoded key: its text head and name
+	kind kind
+	off  uintptr
+	// zeroOff and zeroSize locate the word that is zero exactly when the field is empty
+	// (the value, a length or a pointer), so that the encoder skips an empty field
+	// without a call: most fields of a message are empty.
+	zeroOff  uintptr
+	zeroSize uint8
 	required bool // decoding fails without it; encoding always writes it
 	nullable bool // null reads as absent (ifver, err in a request)
 	sub      *message
@@ -64,7 +69,38 @@ type message struct {
 }
 
 func f(name string, k kind, off uintptr) field {
-	return field{name: name, key: string(AppendText(nil, name)), kind: k, off: off}
+	fl := field{name: name, key: string(AppendText(nil, name)), kind: k, off: off, zeroOff: off, zeroSize: 8}
+	switch k {
+	case kUint8, kBool:
+		fl.zeroSize = 1
+	case kUint32:
+		fl.zeroSize = 4
+	case kFloat:
+		fl.zeroSize = floatZero
+	case kText, kBytes, kValue, kBytesList, kEntries:
+		fl.zeroOff += unsafe.Sizeof(uintptr(0)) // the length, after the data pointer
+	}
+	return fl
+}
+
+// floatZero is the zeroSize of a float: zero or -0 (as omitempty has it), but not NaN.
+const floatZero = 9
+
+// empty reports whether the field at v is empty and not required.
+func (fl *field) empty(v unsafe.Pointer) bool {
+	if fl.required {
+		return false
+	}
+	p := unsafe.Add(v, fl.zeroOff)
+	switch fl.zeroSize {
+	case 1:
+		return *(*uint8)(p) == 0
+	case 4:
+		return *(*uint32)(p) == 0
+	case floatZero:
+		return *(*uint64)(p)<<1 == 0
+	}
+	return *(*uint64)(p) == 0
 }
 
 func (fl field) req() field    { fl.required = true; return fl }
@@ -151,10 +187,12 @@ func appendMessage(dst []byte, v unsafe.Pointer, m *message) []byte {
 	dst = append(dst, MajorMap) // fewer than 24 fields (see init): a one-byte head, set below
 	n := 0
 	for i := range m.fields {
-		var written bool
-		if dst, written = m.fields[i].append(dst, unsafe.Add(v, m.fields[i].off)); written {
-			n++
+		fl := &m.fields[i]
+		if fl.empty(v) {
+			continue
 		}
+		dst = fl.append(append(dst, fl.key...), unsafe.Add(v, fl.off))
+		n++
 	}
 	dst[start] = MajorMap | byte(n)
 	return dst
@@ -168,78 +206,51 @@ func init() {
 	}
 }
 
-// append encodes the field at p with its key, unless it is empty and not required.
-// One call per field, with the emptiness test inside, because calls are dear in wasm.
-func (fl *field) append(dst []byte, p unsafe.Pointer) ([]byte, bool) {
-	r := fl.required
+// append encodes the value of the field at p.
+func (fl *field) append(dst []byte, p unsafe.Pointer) []byte {
 	switch fl.kind {
 	case kUint8:
-		if v := *(*uint8)(p); v != 0 || r {
-			return AppendHead(append(dst, fl.key...), MajorUint, uint64(v)), true
-		}
+		return AppendHead(dst, MajorUint, uint64(*(*uint8)(p)))
 	case kUint32:
-		if v := *(*uint32)(p); v != 0 || r {
-			return AppendHead(append(dst, fl.key...), MajorUint, uint64(v)), true
-		}
+		return AppendHead(dst, MajorUint, uint64(*(*uint32)(p)))
 	case kInt64:
-		if v := *(*int64)(p); v != 0 || r {
-			return AppendInt(append(dst, fl.key...), v), true
-		}
+		return AppendInt(dst, *(*int64)(p))
 	case kInt64P:
-		if v := *(**int64)(p); v != nil {
-			return AppendInt(append(dst, fl.key...), *v), true
-		}
+		return AppendInt(dst, **(**int64)(p))
 	case kBool:
-		if v := *(*bool)(p); v || r {
-			return AppendBool(append(dst, fl.key...), v), true
-		}
+		return AppendBool(dst, *(*bool)(p))
 	case kFloat:
-		if v := *(*float64)(p); v != 0 || r { // -0 counts as zero; NaN does not
-			return AppendFloat(append(dst, fl.key...), v), true
-		}
+		return AppendFloat(dst, *(*float64)(p))
 	case kText:
-		if v := *(*string)(p); v != "" || r {
-			return AppendText(append(dst, fl.key...), v), true
-		}
+		return AppendText(dst, *(*string)(p))
 	case kTextP:
-		if v := *(**string)(p); v != nil {
-			return AppendText(append(dst, fl.key...), *v), true
-		}
+		return AppendText(dst, **(**string)(p))
 	case kBytes:
-		if v := *(*[]byte)(p); len(v) > 0 || r {
-			return AppendBytes(append(dst, fl.key...), v), true
-		}
+		return AppendBytes(dst, *(*[]byte)(p))
 	case kValue:
 		// Embedded unchecked: the host checks values with CheckValue before it stores
 		// them, and refuses a request whose value is not one item. A required value
 		// that is empty is written as null.
-		if v := *(*[]byte)(p); len(v) > 0 {
-			return append(append(dst, fl.key...), v...), true
-		} else if r {
-			return append(append(dst, fl.key...), Null), true
+		if val := *(*[]byte)(p); len(val) > 0 {
+			return append(dst, val...)
 		}
+		return append(dst, Null)
 	case kBytesList:
-		if list := *(*[][]byte)(p); len(list) > 0 || r {
-			dst = AppendHead(append(dst, fl.key...), MajorArray, uint64(len(list)))
-			for _, b := range list {
-				dst = AppendBytes(dst, b)
-			}
-			return dst, true
+		list := *(*[][]byte)(p)
+		dst = AppendHead(dst, MajorArray, uint64(len(list)))
+		for _, b := range list {
+			dst = AppendBytes(dst, b)
 		}
+		return dst
 	case kEntries:
-		if items := *(*[]Entry)(p); len(items) > 0 || r {
-			dst = AppendHead(append(dst, fl.key...), MajorArray, uint64(len(items)))
-			for i := range items {
-				dst = appendMessage(dst, unsafe.Pointer(&items[i]), entryMsg)
-			}
-			return dst, true
+		items := *(*[]Entry)(p)
+		dst = AppendHead(dst, MajorArray, uint64(len(items)))
+		for i := range items {
+			dst = appendMessage(dst, unsafe.Pointer(&items[i]), entryMsg)
 		}
-	case kStruct:
-		if v := *(*unsafe.Pointer)(p); v != nil {
-			return appendMessage(append(dst, fl.key...), v, fl.sub), true
-		}
+		return dst
 	}
-	return dst, false
+	return appendMessage(dst, *(*unsafe.Pointer)(p), fl.sub) // kStruct
 }
 
 // fieldError is a failure inside a field's value, named by the field's path.
