@@ -169,7 +169,7 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 		{what: fmt.Sprintf("`wasmkv run examples/hello.lua`, whole process, warm cache (median of %d)", len(cli)), value: dur(cliMed), target: "≤ 150 ms", ok: le(float64(cliMed), float64(150*time.Millisecond)), miss: over(float64(cliMed), float64(150*time.Millisecond))},
 		{what: "diagnostic: guest_table ÷ the same table loop on native gopher-lua (" + ns(ops.NativeTable.Median) + "/op)", value: ratio(ops.GuestTable.Median / ops.NativeTable.Median), target: "—"},
 		{what: "diagnostic: number values (" + ns(ops.NumberSandbox.Median) + " / " + ns(ops.NumberGuestTable.Median) + "/op): sandbox ÷ guest_table", value: ratio(ops.NumberSandbox.Median / ops.NumberGuestTable.Median), target: "—"},
-		{what: "diagnostic, bare wazero + minimal host: store op, termination checks on / off", value: ns(term.StoreOn.Median) + " / " + ns(term.StoreOff.Median), target: "—"},
+		{what: "diagnostic, bare wazero + the host's handler: store op, termination checks on / off", value: ns(term.StoreOn.Median) + " / " + ns(term.StoreOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, store loop", value: ratio(term.StoreOn.Median / term.StoreOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, guest-table loop", value: ratio(term.TableOn.Median / term.TableOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, tiny run (" + ns(term.TinyOn.Median) + " / " + ns(term.TinyOff.Median) + ")", value: ratio(term.TinyOn.Median / term.TinyOff.Median), target: "—"},
