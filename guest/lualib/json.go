@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	"encoding/binary"

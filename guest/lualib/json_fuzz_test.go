@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ func FuzzJSONDecode(f *testing.F) {
 	for _, s := range []string{`{"a":[1,2.5,"x",true,null],"b":{}}`, `"\ud83d\ude00"`, `[[[]]]`, `-0.0e+1`, `9007199254740992`, `{"a":1,"a":2}`, "\"\xff\""} {
 		f.Add(s)
 	}
-	v := newVM()
+	v := New(nil)
 	v.reset()
 	if err := v.L.DoString(`json = require("json")
 		function check(s)

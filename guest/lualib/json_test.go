@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	lua "github.com/yuin/gopher-lua"
@@ -9,7 +9,7 @@ import (
 
 // The json module, exercised from Lua: each case is a chunk that raises on failure.
 func TestJSONModule(t *testing.T) {
-	v := newVM()
+	v := New(nil)
 	for _, src := range []string{
 		// encode: scalars, arrays, objects, the number rule, escapes
 		`assert(json.encode(nil) == "null")`,
@@ -52,7 +52,7 @@ func TestJSONModule(t *testing.T) {
 
 // json.decode refuses what RFC 8259 does not allow, with an Invalid error.
 func TestJSONDecodeRefuses(t *testing.T) {
-	v := newVM()
+	v := New(nil)
 	deep := strings.Repeat("[", 33) + strings.Repeat("]", 33)
 	ok := strings.Repeat("[", 32) + strings.Repeat("]", 32)
 	for in, want := range map[string]string{
