@@ -5,10 +5,10 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -17,20 +17,20 @@ import (
 func TestCallInputAndResult(t *testing.T) {
 	h := newHost(t, testConfig)
 	ctx := context.Background()
-	in, err := cbor.Marshal(map[string]any{"name": "Ada", "tags": []string{"a", "b"}})
+	in, err := govalue.Marshal(map[string]any{"name": "Ada", "tags": []string{"a", "b"}})
 	require.NoError(t, err)
 	call := func(src string, args ...string) ([]byte, error) {
 		return h.Call(ctx, host.Script{Module: "calltest", Name: "call.lua", Source: []byte(src), Args: args}, in)
 	}
 	decode := func(b []byte) any {
 		var v any
-		require.NoError(t, cbor.Unmarshal(b, &v))
+		require.NoError(t, govalue.Unmarshal(b, &v))
 		return v
 	}
 
 	out, err := call(`local req, extra = ...; return {greeting = "hi " .. req.name, n = #req.tags, extra = extra}`, "x")
 	require.NoError(t, err)
-	require.Equal(t, map[any]any{"greeting": "hi Ada", "n": uint64(2), "extra": "x"}, decode(out))
+	require.Equal(t, map[any]any{"greeting": "hi Ada", "n": int64(2), "extra": "x"}, decode(out))
 
 	out, err = call(`return`)
 	require.NoError(t, err)

@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fxamacker/cbor/v2"
-
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -134,7 +133,7 @@ var reservedHeaders = map[string]bool{
 func writeResult(w http.ResponseWriter, out []byte) error {
 	var v any
 	if len(out) > 0 {
-		if err := cbor.Unmarshal(out, &v); err != nil {
+		if err := govalue.Unmarshal(out, &v); err != nil {
 			return err
 		}
 	}
@@ -163,7 +162,7 @@ func writeTable(w http.ResponseWriter, t map[any]any) error {
 	for k, val := range t {
 		switch k {
 		case "status":
-			n, ok := val.(uint64)
+			n, ok := val.(int64) // govalue decodes integers as int64
 			if !ok || n < 200 || n > 599 {
 				return fmt.Errorf("status %v: want an integer from 200 to 599", val)
 			}
