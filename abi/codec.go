@@ -69,12 +69,16 @@ type message struct {
 }
 
 func f(name string, k kind, off uintptr) field {
-	fl := field{name: name, key: string(AppendText(nil, name)), kind: k, off: off, zeroOff: off, zeroSize: 8}
+	// A pointer, or the length of a string or slice, is a word: 4 or 8 bytes.
+	const word = uint8(unsafe.Sizeof(uintptr(0)))
+	fl := field{name: name, key: string(AppendText(nil, name)), kind: k, off: off, zeroOff: off, zeroSize: word}
 	switch k {
 	case kUint8, kBool:
 		fl.zeroSize = 1
 	case kUint32:
 		fl.zeroSize = 4
+	case kInt64:
+		fl.zeroSize = 8
 	case kFloat:
 		fl.zeroSize = floatZero
 	case kText, kBytes, kValue, kBytesList, kEntries:

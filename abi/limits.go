@@ -91,7 +91,7 @@ func TTLMillis(seconds float64) (int64, *Error) {
 func errTTLNegative() *Error { return NewError(Invalid, "ttl must not be negative") }
 
 func errTTLTooLong() *Error {
-	return NewError(Invalid, "ttl must be at most "+strconv.Itoa(MaxTTLSeconds)+" seconds (100 years)")
+	return NewError(Invalid, "ttl must be at most "+strconv.FormatInt(MaxTTLSeconds, 10)+" seconds (100 years)")
 }
 
 // CheckValue applies the value rules to an encoded value: present, at most

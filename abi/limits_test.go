@@ -11,7 +11,7 @@ import (
 	"github.com/wasmkv/wasmkv/abi"
 )
 
-// Hand-made hostile inputs, one per decode limit of abi/codec.go. Each is written in hex
+// Hand-made hostile inputs, one per decode limit of abi/cbor.go and abi/codec.go. Each is written in hex
 // with spaces between CBOR items, so a reader can check it against RFC 8949.
 
 func unhex(t testing.TB, s string) []byte {

@@ -4,6 +4,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
 )
 
 // The oracle of the differential tests: fxamacker/cbor, configured as the host's decoder
@@ -62,25 +63,14 @@ type oTask struct {
 	Result      bool            `cbor:"res,omitempty"`
 }
 
+// The oracle encodes as govalue does (deterministic, floats as float64), and decodes
+// messages with govalue's value limits, at the message depth, with field names matched
+// exactly: requests refuse unknown fields, responses skip them.
 var oracleEnc, oracleReqDec, oracleRespDec = func() (cbor.EncMode, cbor.DecMode, cbor.DecMode) {
-	enc, err := cbor.EncOptions{Sort: cbor.SortCoreDeterministic, ShortestFloat: cbor.ShortestFloatNone,
-		NaNConvert: cbor.NaNConvertNone, InfConvert: cbor.InfConvertNone,
-		NilContainers: cbor.NilContainerAsEmpty}.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	opts := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:   abi.MaxMessageDepth,
-		MaxArrayElements:  abi.MaxElements,
-		MaxMapPairs:       abi.MaxElements,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		IntDec:            cbor.IntDecConvertSigned,
-		UTF8:              cbor.UTF8RejectInvalid,
-		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-	}
+	opts := govalue.DecMode().DecOptions()
+	opts.MaxNestedLevels = abi.MaxMessageDepth
+	opts.FieldNameMatching = cbor.FieldNameMatchingCaseSensitive
+	opts.ExtraReturnErrors = cbor.ExtraDecErrorUnknownField
 	req, err := opts.DecMode()
 	if err != nil {
 		panic(err)
@@ -90,7 +80,7 @@ var oracleEnc, oracleReqDec, oracleRespDec = func() (cbor.EncMode, cbor.DecMode,
 	if err != nil {
 		panic(err)
 	}
-	return enc, req, resp
+	return govalue.EncMode(), req, resp
 }()
 
 // convert copies a message into its mirror or back, field by field (JSON would mangle

@@ -172,7 +172,8 @@ func writeVector(t *testing.T, v vector) {
 }
 
 // TestVectors checks each vector in both directions: the .cbor decodes to the message of
-// the .json, and that message encodes with abi.EncMode to the .cbor, byte for byte.
+// the .json, and that message encodes with abi.AppendRequest or abi.AppendResponse (and
+// with the oracle) to the .cbor, byte for byte.
 func TestVectors(t *testing.T) {
 	cases := vectors()
 	for _, v := range cases {
