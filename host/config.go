@@ -41,7 +41,8 @@ type StoreConfig struct {
 
 	// Redis connection (kind redis). Address is host:port; URL (redis:// or rediss://)
 	// is the alternative. PasswordEnv names an environment variable that holds the
-	// password, so the file need not. KeyPrefix defaults to "wasmkv:<store id>:".
+	// password, so the file need not. KeyPrefix defaults to "wasmkv:<len(id)>:<store id>:"
+	// (engine.DefaultRedisKeyPrefix); prefixes of stores on one server must not nest.
 	Address      string        `yaml:"address"`
 	URL          string        `yaml:"url"`
 	Username     string        `yaml:"username"`
@@ -206,6 +207,9 @@ func (c *Config) validate() error {
 		if m.MemoryLimit != 0 && m.MemoryLimit < minMemoryLimit {
 			return configErrorf("module %q: memory_limit must be at least %v: the guest's runtime needs it", name, ByteSize(minMemoryLimit))
 		}
+	}
+	if err := c.checkRedisPrefixes(); err != nil {
+		return err
 	}
 	if _, err := policy.Compile(c.Policies); err != nil {
 		return configErrorf("%v", err)

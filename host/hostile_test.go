@@ -8,6 +8,7 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/engine/redistest"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -306,4 +309,73 @@ func TestGuestForeignImport(t *testing.T) {
 		assert.Contains(t, err.Error(), "env")
 	}
 	mustRunAs(t, h, "test", `print("still here")`, "still here")
+}
+
+// TestHostileNestedRedisStores: stores "app" and "app:k:vault" on one Redis server.
+// Under the old default prefixes ("wasmkv:<id>:") the vault's keys were the app store's
+// keys "vault:k:...", so a module allowed only "app" read and overwrote the vault's
+// password and hit its index. Now it reaches none of them.
+func TestHostileNestedRedisStores(t *testing.T) {
+	addr := redistest.Start(t)
+	h := newHost(t, fmt.Sprintf(`
+stores:
+  app: {kind: redis, address: %[1]s}
+  app:k:vault: {kind: redis, address: %[1]s}
+policies:
+  - {name: web, effect: allow, modules: [web], resources: [app]}
+`, addr))
+	ctx := context.Background()
+	vault, _ := h.Store("app:k:vault")
+	require.NoError(t, vault.Set(ctx, "password", "hunter2", 0))
+
+	mustRunAs(t, h, "web", `
+local a = require("store").get("app")
+show(a:get("vault:k:password"))
+show(a:set("vault:k:password", "owned"))
+show(a:set("vault:i", "x"), a:set("vault:e", "x"), a:set("vault:v", "x"))
+show(a:incr("vault:v"))
+local p = a:list({prefix = "vault"})
+show(#p.items)
+show(require("store").get("app:k:vault"))`,
+		`nil err(NotFound,false,key "vault:k:password" not found)`,
+		"true",
+		"true true true",
+		`nil err(Invalid,false,value of key "vault:v" is not a number)`,
+		"4",
+		`nil err(PermissionDenied,false,permission denied: store.get on "app:k:vault")`)
+
+	// The vault is untouched: its value, its index (list), its versions.
+	var pw string
+	found, err := vault.Get(ctx, "password", &pw)
+	require.NoError(t, err)
+	assert.True(t, found)
+	assert.Equal(t, "hunter2", pw)
+	page, err := vault.Engine().List(ctx, engine.ListOptions{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	assert.Equal(t, "password", page.Items[0].Key)
+	require.NoError(t, vault.Set(ctx, "password", "hunter3", 0))
+
+	// Explicit prefixes that nest on one server are a load error; on two servers they
+	// are fine.
+	for _, tc := range []struct{ a, b string }{
+		{`key_prefix: "x:"`, `key_prefix: "x:k:vault:"`},
+		{``, `key_prefix: "wasmkv:3:app:k:"`}, // inside the default prefix of store "app"
+	} {
+		_, err := host.ParseConfig(fmt.Appendf(nil, `
+stores:
+  app: {kind: redis, address: %[1]s, %[2]s}
+  other: {kind: redis, address: %[1]s, %[3]s}
+`, addr, tc.a, tc.b))
+		var ce *host.ConfigError
+		require.ErrorAs(t, err, &ce, "%s / %s", tc.a, tc.b)
+		assert.Contains(t, ce.Msg, "nest")
+	}
+	_, err = host.ParseConfig([]byte(`
+stores:
+  a: {kind: redis, address: "127.0.0.1:1", key_prefix: "x:"}
+  b: {kind: redis, address: "127.0.0.1:1", db: 1, key_prefix: "x:"}
+  c: {kind: redis, address: "127.0.0.1:2", key_prefix: "x:"}
+`))
+	assert.NoError(t, err)
 }

@@ -56,7 +56,7 @@ func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, er
 	}
 	prefix := sc.KeyPrefix
 	if prefix == "" {
-		prefix = "wasmkv:" + id + ":"
+		prefix = engine.DefaultRedisKeyPrefix(id)
 	}
 	// Expiry on Redis is the server's; the host clock only turns remaining ttls into
 	// deadlines, so it stays the real one.
