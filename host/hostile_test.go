@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -378,4 +379,84 @@ stores:
   c: {kind: redis, address: "127.0.0.1:2", key_prefix: "x:"}
 `))
 	assert.NoError(t, err)
+}
+
+// countingWriter counts the bytes a log handler writes, and keeps the last lines.
+type countingWriter struct {
+	mu    sync.Mutex
+	n     int
+	lines []string
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n += len(p)
+	w.lines = append(w.lines, string(p))
+	return len(p), nil
+}
+
+func (w *countingWriter) total() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// TestHostileDenialFlood: denials are the one log a guest triggers at will. A loop of
+// 20000 denied gets on a 1000-byte key, and opens of a 1 MiB store id, used to log every
+// denial whole (455 MB in 5 s from one CLI run). Now a run logs its first few denials,
+// each key cut short with its length, and one line counting the rest.
+func TestHostileDenialFlood(t *testing.T) {
+	var logw countingWriter
+	logger := slog.New(slog.NewTextHandler(&logw, nil))
+	clock := engine.NewManualClock(time.Unix(1_700_000_000, 0)) // no refill during the test
+	h := newHost(t, `
+stores:
+  app: {kind: memory}
+policies:
+  - {name: open, effect: allow, modules: [web], actions: [store.get], resources: [app]}
+`, host.WithLogger(logger), host.WithClock(clock))
+	const n = 20000
+	// Each logged line is at most about 400 bytes once keys are cut to 64 bytes.
+	const bound = 12 * 512
+	mustRunAs(t, h, "web", fmt.Sprintf(`
+local a = require("store").get("app")
+local key = string.rep("k", 1000)
+local denied = 0
+for i = 1, %d do
+  local v, e = a:get(key)
+  if e:kind() == "PermissionDenied" then denied = denied + 1 end
+end
+print(denied)`, n), fmt.Sprint(n))
+	assert.LessOrEqual(t, logw.total(), bound)
+	_, denied := h.Decisions("web")
+	assert.Equal(t, uint64(n), denied)
+	last := logw.lines[len(logw.lines)-1]
+	assert.Contains(t, last, "permission denials not logged")
+	assert.Contains(t, last, fmt.Sprintf("denied=%d not_logged=%d", n, n-10))
+	assert.Contains(t, logw.lines[0], "[truncated, 1000 bytes]")
+
+	// A 1 MiB store id, opened in a loop.
+	before := logw.total()
+	mustRunAs(t, h, "web", `
+local id = string.rep("s", 1024 * 1024)
+for i = 1, 200 do assert(not require("store").get(id)) end
+print("ok")`, "ok")
+	assert.LessOrEqual(t, logw.total()-before, bound)
+	assert.Contains(t, logw.lines[len(logw.lines)-1], "denied=200 not_logged=190")
+
+	// Many short runs share the host's bucket (100 lines, no refill on this clock):
+	// past it, a run's denials are counted, not logged.
+	before = logw.total()
+	for range 300 {
+		mustRunAs(t, h, "web", `print(require("store").get("nope") == nil)`, "true")
+	}
+	assert.Less(t, logw.total()-before, 100*512)
+	_, denied = h.Decisions("web")
+	assert.Equal(t, uint64(n+200+300), denied)
+	// Two seconds later, the bucket has room again, and the next summary carries the count
+	// of the runs that found none.
+	clock.Advance(2 * time.Second)
+	mustRunAs(t, h, "web", `for i = 1, 11 do require("store").get("nope") end print("ok")`, "ok")
+	assert.Regexp(t, `denied=11 not_logged=1 not_logged_earlier_runs=[1-9]`, logw.lines[len(logw.lines)-1])
 }

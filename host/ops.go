@@ -358,8 +358,7 @@ func (inst *instance) authorize(r policy.Request) *abi.Error {
 		return nil
 	}
 	inst.policy.Denied.Add(1)
-	inst.log.Info("permission denied", "module", r.Module, "action", r.Action,
-		"resource", r.Resource, "key", r.Key, "prefix", r.Prefix, "policy", d.Policy)
+	inst.logDenial(r, d.Policy)
 	return abi.NewError(abi.PermissionDenied, fmt.Sprintf("permission denied: %s on %q", r.Action, r.Resource))
 }
 
