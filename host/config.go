@@ -139,6 +139,10 @@ func checkNullLists(data []byte) error {
 		return configErrorf("%v", err)
 	}
 	for i, p := range raw.Policies {
+		if p == nil {
+			// "- " with nothing after it: YAML reads a null entry, which would be dropped.
+			return configErrorf("policies[%d] is empty: remove it, or give the policy", i)
+		}
 		for _, field := range []string{"modules", "actions", "resources", "keys", "conditions"} {
 			if v, ok := p[field]; ok && v == nil {
 				name, _ := p["name"].(string)
@@ -180,32 +184,13 @@ func (c *Config) validate() error {
 		default:
 			return configErrorf("store %q: unknown eviction %q (none, lru)", id, s.Eviction)
 		}
-		for _, f := range []struct {
-			name string
-			v    int64
-		}{
-			{"max_size", int64(s.MaxSize)}, {"max_key_bytes", int64(s.MaxKeyBytes)},
-			{"max_value_bytes", int64(s.MaxValueBytes)}, {"cleanup_interval", int64(s.CleanupInterval)},
-			{"pool_size", int64(s.PoolSize)}, {"op_timeout", int64(s.OpTimeout)}, {"db", int64(s.DB)},
-		} {
-			if f.v < 0 {
-				return configErrorf("store %q: %s must not be negative", id, f.name)
-			}
+		if err := s.checkLimits(id); err != nil {
+			return err
 		}
 	}
 	for _, name := range sortedKeys(c.Modules) {
-		m := c.Modules[name]
-		if m.Timeout < 0 {
-			return configErrorf("module %q: timeout must not be negative", name)
-		}
-		if m.PoolSize < 0 || m.Prewarm < 0 || m.IdleTimeout < 0 {
-			return configErrorf("module %q: pool_size, prewarm and idle_timeout must not be negative", name)
-		}
-		if m.MemoryLimit < 0 || m.MemoryLimit > 4<<30 {
-			return configErrorf("module %q: memory_limit must be at most 4GiB", name)
-		}
-		if m.MemoryLimit != 0 && m.MemoryLimit < minMemoryLimit {
-			return configErrorf("module %q: memory_limit must be at least %v: the guest's runtime needs it", name, ByteSize(minMemoryLimit))
+		if err := c.Modules[name].checkLimits(name); err != nil {
+			return err
 		}
 	}
 	if err := c.checkRedisPrefixes(); err != nil {

@@ -124,6 +124,9 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := CheckModuleLimit("memory_limit", int64(o.memory)); err != nil {
+		return nil, err
+	}
 	set, err := policy.Compile(cfg.Policies)
 	if err != nil {
 		return nil, configErrorf("%v", err)

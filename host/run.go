@@ -79,6 +79,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	if s.Module == "" {
 		return errors.New("host: a script needs a module name")
 	}
+	if err := s.checkLimits(); err != nil {
+		return err
+	}
 	timeout, memory, output := h.limits(&s)
 	g := s.Guest
 	if g == nil {

@@ -90,6 +90,18 @@ policies:
 		{"no command exits 2", []string{}, 2, "", []string{"usage:"}, false},
 		{"unknown flag exits 2", []string{"run", "--frobnicate", "x.lua"}, 2, "", []string{"frobnicate"}, false},
 		{"no file exits 2", []string{"run"}, 2, "", []string{"usage:"}, false},
+		// The limit flags are checked by the ranges of the config's limits, before any run.
+		{"memory limit below the guest's need exits 2", []string{"run", "--memory-limit", "1MiB", "../../examples/hello.lua"}, 2,
+			"", []string{"--memory-limit: memory_limit 1MiB is out of range: 16MiB to 4GiB"}, false},
+		{"memory limit past 4GiB exits 2", []string{"run", "--memory-limit", "100GiB", "../../examples/hello.lua"}, 2,
+			"", []string{"--memory-limit: memory_limit 100GiB is out of range: 16MiB to 4GiB"}, false},
+		{"negative timeout exits 2", []string{"run", "--timeout", "-1s", "../../examples/hello.lua"}, 2,
+			"", []string{"--timeout: timeout -1s is out of range: 1ms to 24h0m0s"}, false},
+		{"output limit past 1GiB exits 2", []string{"run", "--output-limit", "2GiB", "../../examples/hello.lua"}, 2,
+			"", []string{"--output-limit: output_limit 2GiB is out of range: 1B to 1GiB"}, false},
+		{"a config memory limit below the guest's need exits 2", []string{"run", "--config",
+			writeFile(t, dir, "lowmem.yaml", "modules:\n  hello: {memory_limit: 1MiB}\n"), "../../examples/hello.lua"}, 2,
+			"", []string{`module "hello": memory_limit 1MiB is out of range: 16MiB to 4GiB`}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
