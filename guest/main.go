@@ -53,6 +53,7 @@ func execute(t *abi.Task) *abi.Error {
 		theVM = newVM()
 	}
 	theVM.reset()
+	reseedRandom()
 	L := theVM.L
 	defer theVM.afterRun()
 	defer releaseAll()

@@ -62,6 +62,7 @@ func newVM() *vm {
 		L.SetGlobal(name, lua.LNil)
 	}
 	installProtectedCalls(L)
+	installRandom(L)
 	newStoreMetatable(L)
 	v := &vm{L: L, pristine: map[string]lua.LValue{}, errors: newErrorsModule(L)}
 	pkg := L.GetGlobal("package").(*lua.LTable)

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -459,4 +460,76 @@ print("ok")`, "ok")
 	clock.Advance(2 * time.Second)
 	mustRunAs(t, h, "web", `for i = 1, 11 do require("store").get("nope") end print("ok")`, "ok")
 	assert.Regexp(t, `denied=11 not_logged=1 not_logged_earlier_runs=[1-9]`, logw.lines[len(logw.lines)-1])
+}
+
+// randomDraws prints ten of math.random's numbers.
+const randomDraws = `local t = {} for i = 1, 10 do t[i] = math.random(1, 2^31) end print(table.concat(t, " "))`
+
+// TestHostileRandom: math.random is unpredictable (wazero's default random source is the
+// same in every instance and every process), nothing of one run's random state reaches
+// the next on a reused instance, and math.randomseed(n) makes a run reproducible.
+func TestHostileRandom(t *testing.T) {
+	cfg := testConfig + "modules:\n  r: {pool_size: 1}\n"
+	h1, h2 := newHost(t, cfg), newHost(t, cfg)
+	out := func(h *host.Host, src string) string {
+		t.Helper()
+		o, err := runLuaAs(t, h, "r", src)
+		require.NoError(t, err)
+		return o
+	}
+	// Two runs on one instance (pool of one), and two hosts, all differ.
+	a, b, c := out(h1, randomDraws), out(h1, randomDraws), out(h2, randomDraws)
+	assert.NotEqual(t, a, b)
+	assert.NotEqual(t, a, c)
+	assert.NotEqual(t, b, c)
+
+	// randomseed(42) twice in one run gives one sequence; and the same in the next run,
+	// and on another host.
+	seeded := `math.randomseed(42) local a = {math.random(), math.random(1, 100), math.random(5)}
+math.randomseed(42) local b = {math.random(), math.random(1, 100), math.random(5)}
+assert(a[1] == b[1] and a[2] == b[2] and a[3] == b[3], "randomseed(42) twice gave two sequences")
+print(a[1], a[2], a[3])`
+	s1 := out(h1, seeded)
+	assert.Equal(t, s1, out(h1, seeded))
+	assert.Equal(t, s1, out(h2, seeded))
+	// A seed does not outlive its run: the next run on the same instance is not seeded.
+	afterSeed := out(h1, `math.randomseed(7) `+randomDraws)
+	out(h1, `math.randomseed(7)`)
+	assert.NotEqual(t, afterSeed, out(h1, randomDraws))
+
+	// Lua 5.1's argument rules.
+	mustRun(t, h1, `
+show(pcall(math.random, 0))
+show(pcall(math.random, 3, 2))
+show(pcall(math.random, 1, 2, 3))
+show(math.random(5, 5), math.random(-3, -3))
+local x = math.random() show(x >= 0 and x < 1)`,
+		`false "bad argument #1 to 'random' (interval is empty)"`,
+		`false "bad argument #2 to 'random' (interval is empty)"`,
+		`false "wrong number of arguments"`,
+		"5 -3",
+		"true")
+}
+
+// TestHostileRandomAcrossProcesses: two processes (this test binary, started twice)
+// draw different numbers: the seed comes from the host's cryptographic source.
+func TestHostileRandomAcrossProcesses(t *testing.T) {
+	if os.Getenv("WASMKV_RANDOM_CHILD") == "1" {
+		h := newHost(t, testConfig)
+		o, err := runLua(t, h, randomDraws)
+		require.NoError(t, err)
+		fmt.Print("DRAWS " + o)
+		return
+	}
+	draw := func() string {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHostileRandomAcrossProcesses$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "WASMKV_RANDOM_CHILD=1")
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+		i := strings.Index(string(b), "DRAWS ")
+		require.GreaterOrEqual(t, i, 0, "%s", b)
+		return strings.SplitN(string(b[i:]), "\n", 2)[0]
+	}
+	a, b := draw(), draw()
+	assert.NotEqual(t, a, b)
 }
