@@ -76,7 +76,7 @@ func execute(t *abi.Task) *abi.Error {
 	// A script that returns nil, err failed, as a store method does.
 	if L.GetTop()-top >= 2 && L.Get(top+1) == lua.LNil && L.Get(top+2) != lua.LNil {
 		e := L.Get(top + 2)
-		return toError(e, L.ToStringMeta(e).String())
+		return toError(e, errorText(L, e))
 	}
 	return nil
 }

@@ -44,6 +44,10 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 			}
 			req.Err.Kind = k
 		}
+		if req.Err != nil {
+			// The guest should have cut it (abi.MaxErrorMessageBytes); a hostile one did not.
+			req.Err.Message = abi.CutMessage(req.Err.Message)
+		}
 		inst.finished, inst.result = true, req.Err
 	case abi.OpOpen:
 		resp.Handle, resp.Err = inst.open(req.ID)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -129,4 +131,16 @@ func TestCLISharedStoreAcrossRuns(t *testing.T) {
 	require.Equal(t, 0, run(context.Background(), []string{"run", w}, &stdout, &stderr), stderr.String())
 	require.Equal(t, 0, run(context.Background(), []string{"run", r}, &stdout, &stderr), stderr.String())
 	assert.Equal(t, "kept\n", stdout.String())
+}
+
+// TestCLIErrorMessageBounded: a script that raises a 10 MB string writes a bounded
+// message to stderr (it used to write all of it, past --output-limit).
+func TestCLIErrorMessageBounded(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "bigerr.lua", `error(string.rep("x", 10000000), 0)`)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--output-limit", "1KiB", f}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "bigerr: Unknown: xxxx")
+	assert.Contains(t, stderr.String(), "… [truncated, 100000")
+	assert.LessOrEqual(t, stderr.Len(), abi.MaxErrorMessageBytes+100)
 }

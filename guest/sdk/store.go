@@ -262,6 +262,12 @@ func Finish(err error) {
 	if err != nil && !errors.As(err, &e) {
 		e = abi.NewError(abi.Unknown, err.Error())
 	}
+	if e != nil && len(e.Message) > abi.MaxErrorMessageBytes {
+		// Bounded here, so that the report fits in a request; the host cuts it too.
+		c := *e
+		c.Message = abi.CutMessage(c.Message)
+		e = &c
+	}
 	var resp abi.Response
 	_ = Call(&abi.Request{Op: abi.OpFinish, Err: e}, &resp)
 }
