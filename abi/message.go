@@ -112,14 +112,17 @@ type Request struct {
 
 // Response is what the host writes back. Err is set exactly when the operation failed.
 type Response struct {
-	Err    *Error          `cbor:"err,omitempty"`
-	OK     bool            `cbor:"ok,omitempty"`
-	Handle uint32          `cbor:"h,omitempty"`
-	Value  cbor.RawMessage `cbor:"val,omitempty"`
-	Task   *Task           `cbor:"task,omitempty"`
-	Entry  *Entry          `cbor:"entry,omitempty"`
-	Page   *Page           `cbor:"page,omitempty"`
-	Info   *Info           `cbor:"info,omitempty"`
+	Err    *Error `cbor:"err,omitempty"`
+	OK     bool   `cbor:"ok,omitempty"`
+	Handle uint32 `cbor:"h,omitempty"`
+	// MaxValueBytes is the opened store's max_value_bytes (OpOpen), so that a guest can
+	// stop encoding a value the store would refuse; absent from older hosts.
+	MaxValueBytes int64           `cbor:"maxval,omitempty"`
+	Value         cbor.RawMessage `cbor:"val,omitempty"`
+	Task          *Task           `cbor:"task,omitempty"`
+	Entry         *Entry          `cbor:"entry,omitempty"`
+	Page          *Page           `cbor:"page,omitempty"`
+	Info          *Info           `cbor:"info,omitempty"`
 }
 
 // Entry is one live key with its value, version and remaining time to live.

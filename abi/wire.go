@@ -824,6 +824,7 @@ func (d *decoder) response(r *Response, reuse *Page) error {
 		fEntry
 		fPage
 		fInfo
+		fMaxVal
 	)
 	var have uint16
 	var unknown keySet
@@ -867,6 +868,10 @@ func (d *decoder) response(r *Response, reuse *Page) error {
 		case "info":
 			if err = seen(&have, fInfo, name); err == nil {
 				r.Info, err = d.info(1)
+			}
+		case "maxval":
+			if err = seen(&have, fMaxVal, name); err == nil {
+				err = d.int64Field(&r.MaxValueBytes, "Response.maxval")
 			}
 		default:
 			err = d.unknownField(&unknown, name, 1)

@@ -22,6 +22,9 @@ const maxTTLSeconds = 3_153_600_000
 type storeHandle struct {
 	handle   uint32
 	released bool
+	// maxValue is the store's max_value_bytes as open reported it (0: not reported),
+	// so that a value too large for the store stops encoding there.
+	maxValue int
 }
 
 // open lists the handles a run has not released, so the run can release them at its end.
@@ -152,7 +155,7 @@ func storeOpen(L *lua.LState) int {
 	if e := sdk.Call(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	s := &storeHandle{handle: resp.Handle}
+	s := &storeHandle{handle: resp.Handle, maxValue: int(min(resp.MaxValueBytes, abi.MaxRequestBytes))}
 	open[s] = struct{}{}
 	ud := L.NewUserData()
 	ud.Value = s
@@ -223,7 +226,7 @@ func storeSet(L *lua.LState) int {
 			return pushFailure(L, lua.LFalse, e)
 		}
 	}
-	val, e := valueArg(L)
+	val, e := valueArg(L, s)
 	if e != nil {
 		return pushFailure(L, lua.LFalse, e)
 	}
@@ -238,13 +241,18 @@ func storeSet(L *lua.LState) int {
 // valueBuf is reused for encoding values; the request copies it into its own buffer.
 var valueBuf []byte
 
-// valueArg encodes argument 3, the value of set and put: present, and storable.
-func valueArg(L *lua.LState) ([]byte, *abi.Error) {
+// valueArg encodes argument 3, the value of set and put: present, storable, and no
+// larger than the store takes (else a request can carry).
+func valueArg(L *lua.LState, s *storeHandle) ([]byte, *abi.Error) {
 	v := L.Get(3)
 	if v == lua.LNil {
 		return nil, abi.NewError(abi.Invalid, "value is required")
 	}
-	val, err := luacbor.Encode(valueBuf[:0], v)
+	limit := s.maxValue
+	if limit == 0 {
+		limit = abi.MaxRequestBytes
+	}
+	val, err := luacbor.EncodeLimit(valueBuf[:0], v, limit)
 	if err != nil {
 		return nil, abi.NewError(abi.Invalid, err.Error())
 	}

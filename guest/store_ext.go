@@ -109,7 +109,7 @@ func storePut(L *lua.LState) int {
 	if req.OnlyIfAbsent && req.IfVersion != nil {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together"))
 	}
-	val, e := valueArg(L)
+	val, e := valueArg(L, s)
 	if e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}

@@ -29,6 +29,11 @@ var (
 // caller's to keep (Call copies the task's bytes, since the task lasts the whole run).
 func Call(req *abi.Request, resp *abi.Response) *abi.Error {
 	reqBuf = abi.AppendRequest(reqBuf[:0], req)
+	if len(reqBuf) > abi.MaxRequestBytes {
+		// The host would refuse to read it (StatusTooLarge): that is the caller's key or
+		// value, not a failure of the exchange.
+		return abi.NewError(abi.Invalid, fmt.Sprintf("request is %d bytes, more than the %d a request may carry: the key or value is too large", len(reqBuf), abi.MaxRequestBytes))
+	}
 	n := callHost(reqBuf, respBuf)
 	if n > int64(len(respBuf)) {
 		respBuf = make([]byte, n)
