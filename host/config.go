@@ -34,6 +34,11 @@ type StoreConfig struct {
 	CleanupInterval time.Duration `yaml:"cleanup_interval"`
 	// Eviction is "none" (a full store refuses new keys) or "lru" (memory).
 	Eviction string `yaml:"eviction"`
+	// Protect lists key globs (as in a policy's keys) that LRU eviction never removes:
+	// eviction is the store's, not a module's, so keys that policies keep some modules
+	// from deleting belong here. When only protected keys remain, a new key is refused
+	// (Unavailable "store is full"). Only with eviction lru.
+	Protect []string `yaml:"protect"`
 	// MaxKeyBytes bounds a key's length (default 1024).
 	MaxKeyBytes int `yaml:"max_key_bytes"`
 	// MaxValueBytes bounds a value's encoded length (default 1 MiB).
@@ -183,6 +188,9 @@ func (c *Config) validate() error {
 		case "", "none", "lru":
 		default:
 			return configErrorf("store %q: unknown eviction %q (none, lru)", id, s.Eviction)
+		}
+		if err := s.checkProtect(id); err != nil {
+			return err
 		}
 		if err := s.checkLimits(id); err != nil {
 			return err

@@ -140,3 +140,20 @@ func orDefault(v, def int) int {
 	}
 	return v
 }
+
+// checkProtect refuses protect patterns that would do nothing: without LRU eviction no
+// key is ever evicted, and an empty glob matches only the empty key, which is invalid.
+func (s StoreConfig) checkProtect(id string) error {
+	if len(s.Protect) == 0 {
+		return nil
+	}
+	if s.Eviction != "lru" {
+		return configErrorf("store %q: protect is for eviction lru: without eviction no key is removed", id)
+	}
+	for i, g := range s.Protect {
+		if g == "" {
+			return configErrorf("store %q: protect[%d] is empty", id, i)
+		}
+	}
+	return nil
+}

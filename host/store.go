@@ -9,6 +9,7 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/policy"
 )
 
 // Store is one configured store: an engine and the limits the host enforces on it.
@@ -40,11 +41,16 @@ func newStore(id string, sc StoreConfig, clock engine.Clock) (*Store, error) {
 
 func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, error) {
 	if sc.Kind != "redis" {
+		var protect func(string) bool
+		if len(sc.Protect) > 0 {
+			protect = policy.GlobMatcher(sc.Protect)
+		}
 		return engine.NewMemory(engine.MemoryOptions{
 			MaxSize:         sc.MaxSize,
 			CleanupInterval: sc.CleanupInterval,
 			Eviction:        sc.Eviction,
 			Clock:           clock,
+			Protect:         protect,
 		})
 	}
 	password := sc.Password
