@@ -41,7 +41,7 @@ const (
 func AppendRequest(dst []byte, r *Request) []byte {
 	// One growth up front instead of several: 16 bytes bound a key and a head, and
 	// 64 covers the Error map's keys and heads.
-	size := 1 + 13*16 + len(r.ID) + len(r.Key) + len(r.Value) + len(r.Prefix) + len(r.After)
+	size := 1 + 14*16 + len(r.ID) + len(r.Key) + len(r.Value) + len(r.Prefix) + len(r.After)
 	n := 1 // op is always present: it has no omitempty
 	if r.Handle != 0 {
 		n++
@@ -79,6 +79,9 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	if r.OnlyIfAbsent {
 		n++
 	}
+	if r.Limits {
+		n++
+	}
 	if len(r.Prefix) != 0 {
 		n++
 	}
@@ -86,10 +89,10 @@ func AppendRequest(dst []byte, r *Request) []byte {
 
 	// The keys go in the order core deterministic encoding sorts them (shorter
 	// encodings first, then bytewise): h, id, op, err, key, ttl, val, after, delta,
-	// ifver, limit, absent, prefix. Each is appended byte by byte, with its text head,
+	// ifver, limit, absent, limits, prefix. Each is appended byte by byte, with its text head,
 	// because Go-on-wasm makes a call of every append of a string, and calls are dear
 	// there.
-	dst = append(dst, majorMap|byte(n)) // n <= 13 fits the initial byte
+	dst = append(dst, majorMap|byte(n)) // n <= 14 fits the initial byte
 	if r.Handle != 0 {
 		dst = appendHead(append(dst, 0x61, 'h'), majorUint, uint64(r.Handle))
 	}
@@ -127,6 +130,9 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	}
 	if r.OnlyIfAbsent {
 		dst = append(dst, 0x66, 'a', 'b', 's', 'e', 'n', 't', 0xf5)
+	}
+	if r.Limits {
+		dst = append(dst, 0x66, 'l', 'i', 'm', 'i', 't', 's', 0xf5)
 	}
 	if len(r.Prefix) != 0 {
 		dst = appendHead(append(dst, 0x66, 'p', 'r', 'e', 'f', 'i', 'x'), majorBytes, uint64(len(r.Prefix)))

@@ -152,7 +152,7 @@ func storeOpen(L *lua.LState) int {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "store id is empty"))
 	}
 	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
+	if e := sdk.Call(&abi.Request{Op: abi.OpOpen, ID: id, Limits: true}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	s := &storeHandle{handle: resp.Handle, maxValue: int(min(resp.MaxValueBytes, abi.MaxRequestBytes))}

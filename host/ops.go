@@ -50,7 +50,11 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 		}
 		inst.finished, inst.result = true, req.Err
 	case abi.OpOpen:
-		resp.Handle, resp.MaxValueBytes, resp.Err = inst.open(req.ID)
+		var maxValue int64
+		resp.Handle, maxValue, resp.Err = inst.open(req.ID)
+		if req.Limits {
+			resp.MaxValueBytes = maxValue
+		}
 	case abi.OpRelease:
 		inst.release(req.Handle)
 		resp.OK = true
