@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"maps"
+	"reflect"
 )
 
 // Reload builds a host for a new configuration that takes over the stores of h whose
@@ -21,7 +22,7 @@ func (h *Host) Reload(ctx context.Context, cfg *Config, opts ...Option) (*Host, 
 	fresh := *cfg
 	fresh.Stores = maps.Clone(cfg.Stores)
 	for id, sc := range cfg.Stores {
-		if old, ok := h.stores[id]; ok && h.cfg.Stores[id] == sc {
+		if old, ok := h.stores[id]; ok && reflect.DeepEqual(h.cfg.Stores[id], sc) {
 			kept[id] = old
 			delete(fresh.Stores, id)
 		}

@@ -46,6 +46,7 @@ func (v *VM) Run(t *abi.Task) *abi.Error {
 // when it raised. A task's Input is passed as the script's first argument.
 func (v *VM) RunResult(t *abi.Task) (result []byte, failure *abi.Error) {
 	v.reset()
+	v.reseedRandom()
 	L := v.L
 	defer v.afterRun()
 	defer v.releaseAll()
@@ -82,7 +83,7 @@ func (v *VM) RunResult(t *abi.Task) (result []byte, failure *abi.Error) {
 		if t.Result {
 			null = []byte{0xf6}
 		}
-		return null, toError(e, L.ToStringMeta(e).String())
+		return null, toError(e, errorText(L, e))
 	}
 	if !t.Result {
 		return nil, nil
