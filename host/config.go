@@ -73,6 +73,9 @@ type ModuleConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Prewarm is how many instances New creates ahead of the first run (default 0).
 	Prewarm int `yaml:"prewarm"`
+	// Preemption is how a run past its deadline is stopped: "countdown" (the default)
+	// or "exit-checks" (wazero's own checks, slower). See host/preempt.go.
+	Preemption Preemption `yaml:"preemption"`
 }
 
 // Defaults of a store's limits.
@@ -202,6 +205,9 @@ func (c *Config) validate() error {
 		}
 		if m.MemoryLimit < 0 || m.MemoryLimit > 4<<30 {
 			return configErrorf("module %q: memory_limit must be at most 4GiB", name)
+		}
+		if err := m.Preemption.validate(); err != nil {
+			return configErrorf("module %q: %v", name, err)
 		}
 		if m.MemoryLimit != 0 && m.MemoryLimit < minMemoryLimit {
 			return configErrorf("module %q: memory_limit must be at least %v: the guest's runtime needs it", name, ByteSize(minMemoryLimit))
