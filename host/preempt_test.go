@@ -1,0 +1,220 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// preemptions are the modes a module can stop runaway guests with; tests of timeouts,
+// cancellation and traps run in each.
+var preemptions = []host.Preemption{host.PreemptCountdown, host.PreemptExitChecks}
+
+func forEachPreemption(t *testing.T, test func(*testing.T, host.Preemption)) {
+	for _, mode := range preemptions {
+		t.Run(string(mode), func(t *testing.T) { test(t, mode) })
+	}
+}
+
+// stuckScripts never end by themselves: Lua loops, and loops that spend their time in
+// the guest's Go code (builtins), which has no Lua VM instruction to check at.
+var stuckScripts = []struct{ name, src string }{
+	{"while true", `while true do end`},
+	{"loop inside pcall", `pcall(function() while true do end end) error("pcall returned")`},
+	{"allocating loop", `while true do local t = {} for i = 1, 100 do t[i] = tostring(i) .. "x" end end`},
+	{"string.rep", `while true do local s = string.rep("x", 2 * 1024 * 1024) end`},
+	{"pattern matching", `local s = string.rep("a", 28) while true do string.find(s, string.rep("a?", 28) .. string.rep("a", 28) .. "b") end`},
+	{"table.sort", `local t = {} for i = 1, 200000 do t[i] = (i * 7919) % 200003 end
+		while true do local u = {} for i = 1, #t do u[i] = t[i] end table.sort(u) end`},
+}
+
+// TestPreemptStopsStuckGuests: each stuck script, and a WAT guest spinning in
+// `loop br 0`, stops with Timeout after its deadline in each mode, and the host's next
+// run works. The bound on how late is generous on purpose (any machine, -race): the
+// latency itself is measured by bench and reported in docs/performance.md.
+func TestPreemptStopsStuckGuests(t *testing.T) {
+	forEachPreemption(t, func(t *testing.T, mode host.Preemption) {
+		h := newHost(t, testConfig, host.WithPreemption(mode))
+		spin, err := h.LoadGuest(context.Background(), watGuest(t, "hostile_spin"))
+		require.NoError(t, err)
+		const timeout = 150 * time.Millisecond
+		cases := append(slices.Clone(stuckScripts), struct{ name, src string }{"wat loop br 0", ""})
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				s := host.Script{Module: "stuck", Name: "stuck.lua", Source: []byte(tc.src), Timeout: timeout}
+				if tc.src == "" {
+					s.Source, s.Guest = nil, spin
+				}
+				require.NoError(t, h.Prewarm(context.Background(), "stuck", 1))
+				start := time.Now()
+				err := h.Run(context.Background(), s)
+				elapsed := time.Since(start)
+				re := runErr(t, err)
+				assert.Equal(t, abi.Timeout, re.Kind, "%v", err)
+				assert.Equal(t, "script exceeded its timeout of 150ms", re.Message)
+				assert.Less(t, elapsed, timeout+time.Second+instantiateAllowance, "stopped after %v", elapsed)
+				mustRunAs(t, h, "stuck", `print("next run")`, "next run")
+			})
+		}
+	})
+}
+
+// TestPreemptCancel: a cancelled context stops each stuck script with Canceled.
+func TestPreemptCancel(t *testing.T) {
+	forEachPreemption(t, func(t *testing.T, mode host.Preemption) {
+		h := newHost(t, testConfig, host.WithPreemption(mode))
+		for _, tc := range stuckScripts[:3] {
+			t.Run(tc.name, func(t *testing.T) {
+				require.NoError(t, h.Prewarm(context.Background(), "stuck", 1))
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(100*time.Millisecond, cancel)
+				err := h.Run(ctx, host.Script{Module: "stuck", Name: "stuck.lua", Source: []byte(tc.src), Timeout: time.Minute})
+				re := runErr(t, err)
+				assert.Equal(t, abi.Canceled, re.Kind, "%v", err)
+				mustRunAs(t, h, "stuck", `print("next run")`, "next run")
+			})
+		}
+	})
+}
+
+// TestNoFreeze: while guests spin (in Lua and in long builtins) on every processor, the
+// host's other goroutines still run: a 5 ms ticker is never more than 50 ms late and
+// forced GCs (which stop the world, so wait for every guest to come out of wasm)
+// complete. Go cannot preempt compiled wasm, so this holds only because every guest
+// yields at each fire of its countdown.
+func TestNoFreeze(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spins guests for seconds")
+	}
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			forEachPreemption(t, func(t *testing.T, mode host.Preemption) { testNoFreeze(t, mode) })
+		})
+	}
+}
+
+func testNoFreeze(t *testing.T, mode host.Preemption) {
+	h := newHost(t, testConfig, host.WithPreemption(mode))
+	spinners := []string{stuckScripts[0].src, stuckScripts[3].src, stuckScripts[4].src, stuckScripts[5].src}
+	require.NoError(t, h.Prewarm(context.Background(), "spin", len(spinners)))
+	const window = 1500 * time.Millisecond
+	var started sync.WaitGroup
+	var wg sync.WaitGroup
+	errs := make([]error, len(spinners))
+	for i, src := range spinners {
+		started.Add(1)
+		once := &onceWriter{f: started.Done}
+		wg.Go(func() {
+			errs[i] = h.Run(context.Background(), host.Script{Module: "spin", Name: "spin.lua", Stdout: once,
+				Source: []byte(`print("spinning") ` + src), Timeout: window + 2*time.Second})
+		})
+	}
+	started.Wait()
+
+	// Measure while every guest spins.
+	var gcs atomic.Int64
+	var worstGC atomic.Int64
+	stop := make(chan struct{})
+	var gcDone sync.WaitGroup
+	gcDone.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			runtime.GC()
+			d := int64(time.Since(start))
+			if d > worstGC.Load() {
+				worstGC.Store(d)
+			}
+			gcs.Add(1)
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	ticker := time.NewTicker(5 * time.Millisecond)
+	end := time.Now().Add(window)
+	prev := time.Now()
+	var worstGap time.Duration
+	ticks := 0
+	for range ticker.C {
+		now := time.Now()
+		worstGap = max(worstGap, now.Sub(prev))
+		prev = now
+		ticks++
+		if now.After(end) {
+			break
+		}
+	}
+	ticker.Stop()
+	close(stop)
+	gcDone.Wait()
+	wg.Wait()
+	t.Logf("%s, GOMAXPROCS=%d: %d ticks, worst gap between ticks %v; %d forced GCs, the slowest %v",
+		mode, runtime.GOMAXPROCS(0), ticks, worstGap, gcs.Load(), time.Duration(worstGC.Load()))
+	for i, err := range errs {
+		re := runErr(t, err)
+		assert.Equal(t, abi.Timeout, re.Kind, "spinner %d: %v", i, err)
+	}
+	assert.LessOrEqual(t, worstGap, 5*time.Millisecond+50*time.Millisecond, "the ticker was late by more than 50 ms")
+	assert.GreaterOrEqual(t, gcs.Load(), int64(3), "forced GCs did not complete while guests spun")
+}
+
+// onceWriter calls f on its first write.
+type onceWriter struct {
+	once sync.Once
+	f    func()
+}
+
+func (w *onceWriter) Write(p []byte) (int, error) {
+	w.once.Do(w.f)
+	return len(p), nil
+}
+
+// TestPreemptionConfig: the setting is validated, and each module runs in its own mode.
+func TestPreemptionConfig(t *testing.T) {
+	_, err := host.ParseConfig([]byte("modules:\n  m: {preemption: sometimes}\n"))
+	var ce *host.ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.EqualError(t, err, `host: config: module "m": unknown preemption "sometimes" (countdown, exit-checks)`)
+
+	cfg, err := host.ParseConfig([]byte(testConfig))
+	require.NoError(t, err)
+	_, err = host.New(context.Background(), cfg, host.WithPreemption("none"))
+	require.ErrorAs(t, err, &ce)
+
+	h := newHost(t, testConfig+"modules:\n  old: {preemption: exit-checks}\n  new: {preemption: countdown}\n")
+	for _, m := range []string{"old", "new", "default"} {
+		err := h.Run(context.Background(), host.Script{Module: m, Name: "x.lua", Source: []byte(`while true do end`), Timeout: 50 * time.Millisecond})
+		assert.Equal(t, abi.Timeout, runErr(t, err).Kind, m)
+		mustRunAs(t, h, m, `print("ok")`, "ok")
+	}
+}
+
+// TestPreemptImportRefused: a guest may not import the countdown's host function
+// itself: in countdown mode the pass refuses it (it would otherwise be called by the
+// guest at will), in exit-checks mode the host's import check does.
+func TestPreemptImportRefused(t *testing.T) {
+	forEachPreemption(t, func(t *testing.T, mode host.Preemption) {
+		h := newHost(t, testConfig, host.WithPreemption(mode))
+		_, err := h.LoadGuest(context.Background(), watGuest(t, "load_preempt_import"))
+		var ge *host.GuestError
+		require.ErrorAs(t, err, &ge)
+		assert.Contains(t, err.Error(), "wasmkv_preempt")
+		assert.False(t, errors.Is(err, context.Canceled))
+	})
+}
