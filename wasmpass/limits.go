@@ -1,5 +1,7 @@
 package wasmpass
 
+import "reflect"
+
 // Limits are structural limits checked while decoding, before anything is allocated
 // in proportion to a declared count. A zero field means the default (DefaultLimits).
 // docs/security.md ("Structural limits on guest modules") gives each value's reason.
@@ -30,7 +32,7 @@ func DefaultLimits() Limits {
 		MaxFunctions:         100_000,
 		MaxFunctionBodyBytes: 4 << 20,
 		MaxLocalsPerFunction: 50_000,
-		MaxNestingDepth:      1_000,
+		MaxNestingDepth:      100_000,
 		MaxBrTableTargets:    65_536,
 		MaxTypes:             10_000,
 		MaxImports:           10_000,
@@ -44,4 +46,15 @@ func DefaultLimits() Limits {
 		MaxTags:              10_000,
 		MaxParamsResults:     1_000,
 	}
+}
+
+// withDefaults replaces every zero field by its default.
+func (l Limits) withDefaults() Limits {
+	v, d := reflect.ValueOf(&l).Elem(), reflect.ValueOf(DefaultLimits())
+	for i := range v.NumField() {
+		if v.Field(i).Uint() == 0 {
+			v.Field(i).SetUint(d.Field(i).Uint())
+		}
+	}
+	return l
 }

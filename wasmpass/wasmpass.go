@@ -8,7 +8,10 @@
 // library so that it has no dependency on the rest of the project.
 package wasmpass
 
-import "errors"
+import (
+	"fmt"
+	"strings"
+)
 
 // Names used by the rewrite.
 const (
@@ -66,17 +69,64 @@ type Report struct {
 	HasMemoryMax           bool
 	Memory64               bool
 	HasStart               bool
+	// The largest of each, for choosing Limits.
+	MaxNestingDepth, MaxLocals, MaxFunctionBodyBytes, MaxBrTableTargets int
 }
 
-var errNotImplemented = errors.New("wasmpass: not implemented yet")
-
 // Check decodes the whole module and checks it against l; it produces no output.
-func Check(wasm []byte, l Limits) (*Report, error) {
-	return nil, errNotImplemented
+func Check(wasm []byte, l Limits) (rep *Report, err error) {
+	defer recoverError(&err)
+	m := decode(wasm, l)
+	return &m.rep, nil
 }
 
 // Rewrite checks the module against o.Limits, then applies the requested transforms.
-// Preempt and Snapshot may both be set. With neither, the output equals the input.
-func Rewrite(wasm []byte, o Options) ([]byte, *Report, error) {
-	return nil, nil, errNotImplemented
+// Preempt and Snapshot may both be set. With neither, the output is a copy of the
+// input. The input is not modified.
+func Rewrite(wasm []byte, o Options) (out []byte, rep *Report, err error) {
+	defer recoverError(&err)
+	m := decode(wasm, o.Limits)
+	p := plan{preempt: o.Preempt, snapshot: o.Snapshot}
+	fail := func(format string, args ...any) {
+		panic(&Error{Where: "module", Offset: -1, Msg: fmt.Sprintf(format, args...)})
+	}
+	if o.Preempt {
+		if m.importsPreempt {
+			fail("already imports from %q: it cannot be instrumented twice", PreemptModule)
+		}
+		if m.exports[CountdownExport] {
+			fail("already exports %q", CountdownExport)
+		}
+		if m.emptyType < 0 {
+			p.addType, p.checkType = true, m.nTypes
+		} else {
+			p.checkType = uint32(m.emptyType)
+		}
+	}
+	if o.Snapshot {
+		if m.rep.UsesMemoryInit || m.rep.UsesDataDrop {
+			fail("uses memory.init or data.drop, which need the data section the snapshot variant drops")
+		}
+		for name := range m.exports {
+			if strings.HasPrefix(name, GlobalExportPrefix) {
+				fail("already exports %q, a name the snapshot variant uses", name)
+			}
+		}
+	}
+	return encode(m, p), &m.rep, nil
+}
+
+// recoverError turns the decoders' panics into the returned error. A panic that is
+// not one of ours is a bug in the pass: it is reported as an error, so that a module
+// the pass mishandles is refused rather than crashing the host.
+func recoverError(err *error) {
+	switch e := recover().(type) {
+	case nil:
+	case *Error:
+		*err = e
+	case *LimitError:
+		*err = e
+	default:
+		*err = &Error{Where: "module", Offset: -1, Msg: fmt.Sprintf("internal error: %v", e)}
+	}
 }
