@@ -279,7 +279,7 @@ func TestGuestLoadRefused(t *testing.T) {
 		_, err := host.New(context.Background(), cfg, host.WithGuest([]byte("\x00asm but not really")))
 		var ge *host.GuestError
 		require.ErrorAs(t, err, &ge)
-		assert.True(t, strings.HasPrefix(err.Error(), "host: guest: compiling: "), err.Error())
+		assert.True(t, strings.HasPrefix(err.Error(), "host: guest: refused before compiling: "), err.Error())
 	})
 	// The Lua host is unharmed by the refusals.
 	mustRunAs(t, lua, "test", `print("still here")`, "still here")
