@@ -91,6 +91,9 @@ func (h *Host) compileFor(ctx context.Context, key sandboxKey, c *compileCall) {
 	if h.compiling[key] == c {
 		delete(h.compiling, key)
 	}
+	if err != nil && h.closed {
+		err = errors.New("host: closed")
+	}
 	if err == nil {
 		switch kept, ok := h.sandbox[key]; {
 		case h.closed:

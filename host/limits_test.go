@@ -67,6 +67,12 @@ func testCancel(t *testing.T, mode host.Preemption) {
 	err = h.Run(ctx, host.Script{Module: "cold", Name: "x.lua", Source: []byte(`x = 1`)})
 	re = runErr(t, err)
 	assert.Equal(t, abi.Canceled, re.Kind)
+
+	// Cancelled while its sandbox (a memory limit not used yet) would have to compile.
+	err = h.Run(ctx, host.Script{Module: "cold", Name: "x.lua", Source: []byte(`x = 1`), MemoryLimit: 48 << 20})
+	re = runErr(t, err)
+	assert.Equal(t, abi.Canceled, re.Kind)
+	assert.Contains(t, re.Message, "before it started")
 }
 
 // TestMemoryLimit: the guest hits its memory limit with a clear error; the host's heap

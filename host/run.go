@@ -86,6 +86,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	}
 	p, err := h.poolFor(ctx, s.Module, g, memory)
 	if err != nil {
+		if ctx.Err() != nil { // gave up waiting for the guest to compile
+			return runError(abi.NewError(abi.Canceled, "script canceled before it started: "+context.Cause(ctx).Error()))
+		}
 		return err
 	}
 	// Creating the instance is not charged to the script's timeout, only to ctx.
