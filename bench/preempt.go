@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -36,6 +37,33 @@ func instrument(ctx context.Context, rt wazero.Runtime, wasm []byte) ([]byte, er
 	return out, err
 }
 
+// onThreadCPU runs f on a locked OS thread and returns the CPU time that thread spent in
+// it instead of the wall time f measured. The guest runs on the calling goroutine's
+// thread, host functions included, so on a machine shared with other processes this
+// measures the code rather than the machine's load. Where the thread's CPU time cannot be
+// read it returns f's wall time.
+func onThreadCPU(f func() (time.Duration, error)) (time.Duration, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0, ok := threadCPU()
+	wall, err := f()
+	c1, ok1 := threadCPU()
+	if !ok || !ok1 {
+		return wall, err
+	}
+	return c1 - c0, err
+}
+
+// threadCPU is the calling thread's user and system CPU time (Linux: RUSAGE_THREAD).
+func threadCPU() (time.Duration, bool) {
+	const rusageThread = 1
+	var ru syscall.Rusage
+	if syscall.Getrusage(rusageThread, &ru) != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+}
+
 // PreemptionResult compares the two preemption modes through the host: ns per store
 // op (store and table loops) and per tiny run, and how long after its deadline a stuck
 // guest stopped.
@@ -45,7 +73,7 @@ type PreemptionResult struct {
 }
 
 // Preemption measures ModStore (countdown, the default) against ModStoreExit
-// (exit-checks) through h.Run, interleaved over rounds; then runs a stuck guest
+// (exit-checks) through h.Run, interleaved over rounds, in CPU time (onThreadCPU); then runs a stuck guest
 // (`while true do end`, 50 ms timeout, on a prewarmed instance) stops times in each.
 func Preemption(ctx context.Context, h *host.Host, rounds, stops int) (PreemptionResult, error) {
 	var res PreemptionResult
@@ -58,17 +86,17 @@ func Preemption(ctx context.Context, h *host.Host, rounds, stops int) (Preemptio
 	var per [6][]float64
 	for round := -1; round < rounds; round++ {
 		for i, m := range mods {
-			ds, err := RunScript(ctx, h, m, StoreLoopScript, LoopArgs("s:")...)
+			ds, err := onThreadCPU(func() (time.Duration, error) { return RunScript(ctx, h, m, StoreLoopScript, LoopArgs("s:")...) })
 			if err != nil {
 				return res, err
 			}
-			dt, err := RunScript(ctx, h, m, TableLoopScript, LoopArgs("s:")...)
+			dt, err := onThreadCPU(func() (time.Duration, error) { return RunScript(ctx, h, m, TableLoopScript, LoopArgs("s:")...) })
 			if err != nil {
 				return res, err
 			}
 			var tiny time.Duration
 			for range 20 {
-				d, err := RunScript(ctx, h, m, TinyScript)
+				d, err := onThreadCPU(func() (time.Duration, error) { return RunScript(ctx, h, m, TinyScript) })
 				if err != nil {
 					return res, err
 				}

@@ -218,7 +218,8 @@ type TerminationResult struct {
 }
 
 // TerminationChecks measures the store loop, the guest-table loop and the tiny script
-// on three RawGuests, wazero's checks on, off, and the countdown, interleaved over rounds.
+// on three RawGuests, wazero's checks on, off, and the countdown, interleaved over rounds,
+// in the CPU time of the thread that ran them (onThreadCPU).
 func TerminationChecks(ctx context.Context, cacheDir string, rounds int) (TerminationResult, error) {
 	var res TerminationResult
 	on, err := NewRawGuest(ctx, cacheDir, true)
@@ -239,17 +240,17 @@ func TerminationChecks(ctx context.Context, cacheDir string, rounds int) (Termin
 	var per [9][]float64
 	for round := -1; round < rounds; round++ {
 		for i, g := range []*RawGuest{on, off, countdown} {
-			ds, err := g.Run(ctx, StoreLoopScript, LoopArgs("s:")...)
+			ds, err := onThreadCPU(func() (time.Duration, error) { return g.Run(ctx, StoreLoopScript, LoopArgs("s:")...) })
 			if err != nil {
 				return res, err
 			}
-			dt, err := g.Run(ctx, TableLoopScript, LoopArgs("s:")...)
+			dt, err := onThreadCPU(func() (time.Duration, error) { return g.Run(ctx, TableLoopScript, LoopArgs("s:")...) })
 			if err != nil {
 				return res, err
 			}
 			var tiny time.Duration
 			for range 20 {
-				d, err := g.Run(ctx, TinyScript)
+				d, err := onThreadCPU(func() (time.Duration, error) { return g.Run(ctx, TinyScript) })
 				if err != nil {
 					return res, err
 				}
