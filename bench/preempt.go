@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
+	"golang.org/x/sys/unix"
 
 	"github.com/wasmkv/wasmkv/host"
 	"github.com/wasmkv/wasmkv/wasmpass"
@@ -54,14 +54,14 @@ func onThreadCPU(f func() (time.Duration, error)) (time.Duration, error) {
 	return c1 - c0, err
 }
 
-// threadCPU is the calling thread's user and system CPU time (Linux: RUSAGE_THREAD).
+// threadCPU is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID: the scheduler's
+// own accounting, in ns; getrusage's is in ticks on some kernels).
 func threadCPU() (time.Duration, bool) {
-	const rusageThread = 1
-	var ru syscall.Rusage
-	if syscall.Getrusage(rusageThread, &ru) != nil {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
 		return 0, false
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
+	return time.Duration(ts.Nano()), true
 }
 
 // PreemptionResult compares the two preemption modes through the host: ns per store
