@@ -261,17 +261,9 @@ func passError(err error) error {
 }
 
 // guestLimits are the structural limits of every guest the host compiles: the pass's
-// defaults, tightened where wazero's compile time grows faster than the module. Measured
-// (one function, 2-core machine): nesting 1,500 / 4,000 / 8,000 / 20,000 / 100,000 blocks
-// took 12 ms / 0.14 s / 1.0 s / 4.4 s / 85 s; a br_table of 4,096 / 65,536 / 262,144
-// targets 50 ms / 2.7 s / 44 s. Our largest guest, the gopher-lua one, needs nesting
-// 1,419 and 2,507 targets; the Go SDK plugin 549 and 895.
-func guestLimits() wasmpass.Limits {
-	l := wasmpass.DefaultLimits()
-	l.MaxNestingDepth = 5_000
-	l.MaxBrTableTargets = 8_192
-	return l
-}
+// defaults, chosen from what our guests need and from wazero's compile times
+// (docs/security.md, "Structural limits on guest modules").
+func guestLimits() wasmpass.Limits { return wasmpass.DefaultLimits() }
 
 // embeddedLua is the embedded Lua guest, shared by every host of the process so that
 // its rewrite is done once per process.

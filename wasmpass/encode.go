@@ -1,5 +1,7 @@
 package wasmpass
 
+import "strings"
+
 // plan is what the second pass adds and drops.
 type plan struct {
 	preempt, snapshot bool
@@ -37,7 +39,11 @@ func encode(m *module, p plan) []byte {
 			if id := missing[i]; sectionRank[id] < before {
 				w.out = append(w.out, id, 0, 0, 0, 0, 0)
 				at := len(w.out)
-				w.out = append(w.out, 0) // an empty vector, to which the writer appends
+				n := uint32(1)
+				if id == secExport {
+					n = w.exportsAdded(p)
+				}
+				w.out = appendU32(w.out, n, 0)
 				w.appendItems(id, p)
 				w.out = fixSize(w.out, at, 0)
 				missing = append(missing[:i], missing[i+1:]...)
@@ -52,6 +58,9 @@ func encode(m *module, p plan) []byte {
 		}
 		if p.snapshot && (s.id == secData || s.id == secDataCount || s.id == secStart) {
 			continue
+		}
+		if m.instrument && strings.HasPrefix(s.name, ".debug_") {
+			continue // DWARF addresses code offsets, which the checks move
 		}
 		if !w.changes(s, p) {
 			w.out = append(w.out, m.src[s.start:s.end]...)

@@ -67,7 +67,6 @@ type Report struct {
 	MemoryMin              uint64 // pages
 	MemoryMax              uint64 // pages, valid when HasMemoryMax
 	HasMemoryMax           bool
-	Memory64               bool
 	HasStart               bool
 	// The largest of each, for choosing Limits.
 	MaxNestingDepth, MaxLocals, MaxFunctionBodyBytes, MaxBrTableTargets int
