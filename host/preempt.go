@@ -36,6 +36,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -121,11 +122,54 @@ func preemptCheck(ctx context.Context, mod api.Module, _ []uint64) {
 	if !ok {
 		exit(ctx, mod, exitCodeNoCountdown)
 	}
-	g.Set(api.EncodeI32(countdownInterval))
+	if mu, ok := ctx.Value(hurryKey{}).(*sync.Mutex); ok {
+		mu.Lock()
+		g.Set(api.EncodeI32(countdownInterval))
+		mu.Unlock()
+	} else {
+		g.Set(api.EncodeI32(countdownInterval))
+	}
 	if code, stop := pastDeadline(ctx); stop {
 		exit(ctx, mod, code)
 	}
 	runtime.Gosched()
+}
+
+// stopIfPast ends the run of ctx if it is past its deadline or cancelled. The host's own
+// functions call it: a guest whose every loop iteration makes a host call would otherwise
+// run countdownInterval host calls, each costing microseconds, before its next fire.
+func stopIfPast(ctx context.Context, mod api.Module) {
+	if code, stop := pastDeadline(ctx); stop {
+		exit(ctx, mod, code)
+	}
+}
+
+type hurryKey struct{}
+
+// hurry makes the guest of mod fire its countdown at its next check as soon as ctx is
+// done: for a loop whose iterations each make a costly call the host does not check in
+// (a WASI random_get of a megabyte, say), countdownInterval iterations could otherwise
+// take seconds. It is an optimisation only, since it needs a goroutine to run: the
+// countdown alone still stops the run. The returned context carries the lock that
+// orders its write of the countdown with the check's; call stop when the call returns.
+func hurry(ctx context.Context, mod api.Module) (_ context.Context, stop func()) {
+	g, ok := mod.ExportedGlobal(wasmpass.CountdownExport).(api.MutableGlobal)
+	if !ok {
+		return ctx, func() {}
+	}
+	mu := new(sync.Mutex)
+	done := make(chan struct{})
+	cancel := context.AfterFunc(ctx, func() {
+		defer close(done)
+		mu.Lock()
+		defer mu.Unlock()
+		g.Set(api.EncodeI32(1))
+	})
+	return context.WithValue(ctx, hurryKey{}, mu), func() {
+		if !cancel() {
+			<-done // so that no write reaches the instance's next run
+		}
+	}
 }
 
 // pastDeadline says whether the run of ctx must stop, and with which exit code.

@@ -72,6 +72,23 @@ func TestPreemptStopsStuckGuests(t *testing.T) {
 	})
 }
 
+// TestPreemptCostlyCalls: a guest whose every loop iteration makes a costly WASI call
+// reaches a countdown check rarely (100,000 iterations at a fraction of a millisecond
+// each would be tens of seconds); it still stops with Timeout soon after its deadline.
+func TestPreemptCostlyCalls(t *testing.T) {
+	forEachPreemption(t, func(t *testing.T, mode host.Preemption) {
+		h := guestHost(t, "hostile_wasi_loop", host.WithPreemption(mode))
+		require.NoError(t, h.Prewarm(context.Background(), "m", 1))
+		const timeout = 200 * time.Millisecond
+		start := time.Now()
+		_, err := runGuest(context.Background(), h, host.Script{Module: "m", Timeout: timeout})
+		elapsed := time.Since(start)
+		re := runErr(t, err)
+		assert.Equal(t, abi.Timeout, re.Kind, "%v", err)
+		assert.Less(t, elapsed, timeout+time.Second+instantiateAllowance, "stopped after %v", elapsed)
+	})
+}
+
 // TestPreemptCancel: a cancelled context stops each stuck script with Canceled.
 func TestPreemptCancel(t *testing.T) {
 	forEachPreemption(t, func(t *testing.T, mode host.Preemption) {

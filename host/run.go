@@ -122,7 +122,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	pi.stderr.set(stderr)
 
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
+	rctx, unhurry := hurry(rctx, pi.mod) // see preempt.go
 	_, callErr := pi.mod.ExportedFunction(abi.ExportRun).Call(rctx)
+	unhurry()
 	cancel()
 	inst.releaseAll()
 	pi.stdout.set(nil)
