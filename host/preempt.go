@@ -10,7 +10,9 @@ package host
 // whatever single instructions run long without a loop (memory.copy, memory.fill,
 // memory.grow: bounded by the memory limit). At each fire the goroutine yields, so a
 // guest that never calls the host still lets the host's other goroutines run and a
-// stop-the-world GC start, on any GOMAXPROCS.
+// stop-the-world GC start, on any GOMAXPROCS. Two shortcuts make stops prompt when
+// iterations are costly: a call of the host's own functions past the deadline ends the
+// run at once (stopIfPast), and a done context sets the countdown to 1 (hurry).
 //
 // What it relies on:
 //   - package wasmpass, which puts a decrement of a per-instance exported i32 global
