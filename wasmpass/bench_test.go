@@ -2,6 +2,7 @@ package wasmpass
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -45,4 +46,27 @@ func BenchmarkChecks(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkRewrite: the pass on the gopher-lua guest (`make guest`).
+func BenchmarkRewrite(b *testing.B) {
+	wasm, err := os.ReadFile("../host/guest.wasm")
+	if err != nil {
+		b.Fatalf("%v: run `make guest`", err)
+	}
+	b.SetBytes(int64(len(wasm)))
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Check(wasm, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("preempt", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := Rewrite(wasm, Options{Preempt: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -109,7 +109,7 @@ const (
 	fnHasLoop
 )
 
-// walker walks expressions. When out is non-nil it also writes the rewritten module:
+// walker walks expressions. When emit is set it also writes the rewritten module:
 // input bytes are copied lazily (from..pos) and only changed immediates and inserted
 // checks are written, so an unchanged span is copied as one block.
 type walker struct {
@@ -194,6 +194,14 @@ func (w *walker) expr(fn bool) {
 		op := r.b[at]
 		r.pos++
 		k := opKinds[op]
+		switch k {
+		case kPrefixFC:
+			k = w.prefixed(at, fcKinds[:])
+		case kPrefixFD:
+			k = w.prefixed(at, fdKinds[:])
+		case kPrefixFE:
+			k = w.prefixed(at, feKinds[:])
+		}
 		if w.prefix && op != 0x02 {
 			if op == 0x03 {
 				w.flags |= fnLoopFirst
@@ -251,10 +259,7 @@ func (w *walker) expr(fn bool) {
 				r.u32()
 			}
 		case kSelectT:
-			n := r.count("MaxParamsResults", w.m.lim.MaxParamsResults, 1)
-			for i := uint32(0); i < n; i++ {
-				w.m.valType(r)
-			}
+			w.m.valTypes(r)
 		case kRefNull:
 			if b := r.byte(); b != 0x70 && b != 0x6F && b != 0x69 {
 				r.pos--
@@ -276,12 +281,28 @@ func (w *walker) expr(fn bool) {
 				}
 			}
 			w.open()
-		case kPrefixFC:
-			w.prefixed(at, fcKinds[:])
-		case kPrefixFD:
-			w.prefixed(at, fdKinds[:])
-		case kPrefixFE:
-			w.prefixed(at, feKinds[:])
+		case kU32x2:
+			r.u32()
+			r.u32()
+		case kMemInit:
+			r.u32()
+			r.u32()
+			w.m.rep.UsesMemoryInit = true
+		case kDataDrop:
+			r.u32()
+			w.m.rep.UsesDataDrop = true
+		case kMemLane:
+			w.memarg()
+			r.byte()
+		case kV128:
+			r.bytes(16)
+		case kLane:
+			r.byte()
+		case kZeroByte:
+			if r.byte() != 0 {
+				r.pos--
+				r.fail("atomic.fence: reserved byte must be zero")
+			}
 		default:
 			r.pos = at
 			r.fail("unknown or unsupported opcode 0x%02x", op)
@@ -289,43 +310,13 @@ func (w *walker) expr(fn bool) {
 	}
 }
 
-func (w *walker) prefixed(at int, kinds []uint8) {
-	r := &w.r
-	sub := r.u32()
-	k := uint8(kUnknown)
-	if uint64(sub) < uint64(len(kinds)) {
-		k = kinds[sub]
+// prefixed reads the sub-opcode after a prefix byte and returns its kind.
+func (w *walker) prefixed(at int, kinds []uint8) uint8 {
+	sub := w.r.u32()
+	if uint64(sub) < uint64(len(kinds)) && kinds[sub] != kUnknown {
+		return kinds[sub]
 	}
-	switch k {
-	case kNone:
-	case kU32:
-		r.u32()
-	case kU32x2:
-		r.u32()
-		r.u32()
-	case kMemInit:
-		r.u32()
-		r.u32()
-		w.m.rep.UsesMemoryInit = true
-	case kDataDrop:
-		r.u32()
-		w.m.rep.UsesDataDrop = true
-	case kMemarg:
-		w.memarg()
-	case kMemLane:
-		w.memarg()
-		r.byte()
-	case kV128:
-		r.bytes(16)
-	case kLane:
-		r.byte()
-	case kZeroByte:
-		if r.byte() != 0 {
-			r.pos--
-			r.fail("atomic.fence: reserved byte must be zero")
-		}
-	default:
-		r.pos = at
-		r.fail("unknown or unsupported opcode 0x%02x %d", r.b[at], sub)
-	}
+	w.r.pos = at
+	w.r.fail("unknown or unsupported opcode 0x%02x %d", w.r.b[at], sub)
+	return kUnknown
 }

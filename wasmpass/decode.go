@@ -48,6 +48,9 @@ type module struct {
 	numImportFuncs uint32
 	numFuncs       uint32
 	numGlobals     uint32
+	numTables      uint64 // imported and defined, as the next three
+	numMemories    uint64
+	numTags        uint64
 	exports        map[string]bool
 	importsPreempt bool
 
@@ -76,6 +79,15 @@ func (m *module) valType(r *reader) byte {
 	return b
 }
 
+// valTypes reads a vector of value types: parameters, results, select's type.
+func (m *module) valTypes(r *reader) uint32 {
+	n := r.count("MaxParamsResults", m.lim.MaxParamsResults, 1)
+	for range n {
+		m.valType(r)
+	}
+	return n
+}
+
 func (m *module) refType(r *reader) {
 	if b := m.valType(r); b != 0x70 && b != 0x6F && b != 0x69 {
 		r.pos--
@@ -101,12 +113,16 @@ func (m *module) limits(r *reader, memory bool) (uint64, int64) {
 }
 
 func (m *module) table(r *reader) {
+	m.numTables++
+	r.limit("MaxTables", m.numTables, m.lim.MaxTables)
 	m.refType(r)
 	min, _ := m.limits(r, false)
 	r.limit("MaxTableElements", min, m.lim.MaxTableElements)
 }
 
 func (m *module) memory(r *reader, imported bool) {
+	m.numMemories++
+	r.limit("MaxMemories", m.numMemories, m.lim.MaxMemories)
 	m.rep.HasMemory = true
 	m.rep.MemoryImported = imported
 	min, max := m.limits(r, true)
@@ -217,14 +233,7 @@ func (m *module) section(r *reader, s *section) {
 				r.pos--
 				r.fail("type %d: only function types are supported", i)
 			}
-			np := r.count("MaxParamsResults", l.MaxParamsResults, 1)
-			for range np {
-				m.valType(r)
-			}
-			nr := r.count("MaxParamsResults", l.MaxParamsResults, 1)
-			for range nr {
-				m.valType(r)
-			}
+			np, nr := m.valTypes(r), m.valTypes(r)
 			m.params[i] = np
 			if np == 0 && nr == 0 && m.emptyType < 0 {
 				m.emptyType = int64(i)
@@ -307,6 +316,8 @@ func (m *module) section(r *reader, s *section) {
 		}
 	case secStart:
 		m.rep.HasStart = true
+		m.rep.StartFunc = r.u32()
+		r.pos = s.payload
 		w.funcIdx()
 	case secElement:
 		m.elements(w)
@@ -317,23 +328,36 @@ func (m *module) section(r *reader, s *section) {
 	case secData:
 		n := r.count("MaxDataSegments", l.MaxDataSegments, 2)
 		m.rep.DataSegments = int(n)
+		m.rep.ActiveData = make([]DataSegment, 0, n)
 		for range n {
-			switch flags := r.u32(); flags {
-			case 0:
-				w.expr(false)
-			case 1:
-			case 2:
-				r.u32()
-				w.expr(false)
-			default:
+			flags := r.u32()
+			if flags > 2 {
 				r.fail("unknown data segment flags %d", flags)
 			}
-			m.rep.DataBytes += len(r.bytes(uint64(r.u32())))
+			if flags == 2 && r.u32() != 0 {
+				r.fail("data segment for a memory other than 0")
+			}
+			var seg DataSegment
+			if flags != 1 { // active: an offset
+				at := r.pos
+				w.expr(false)
+				if e := r.b[at:r.pos]; e[0] == 0x41 && e[len(e)-1] == 0x0B {
+					er := reader{b: e, pos: 1, end: len(e) - 1}
+					seg.Offset, seg.ConstOffset = uint32(er.s32()), er.pos == er.end
+				}
+			}
+			seg.Bytes = r.bytes(uint64(r.u32()))
+			m.rep.DataBytes += len(seg.Bytes)
+			if flags != 1 {
+				m.rep.ActiveData = append(m.rep.ActiveData, seg)
+			}
 		}
 	}
 }
 
 func (m *module) tag(r *reader) {
+	m.numTags++
+	r.limit("MaxTags", m.numTags, m.lim.MaxTags)
 	if r.byte() != 0 {
 		r.pos--
 		r.fail("unknown tag attribute")

@@ -1,6 +1,9 @@
 package wasmpass
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // plan is what the second pass adds and drops.
 type plan struct {
@@ -18,20 +21,11 @@ func encode(m *module, p plan) []byte {
 		m.shift, m.instrument = 1, true
 		m.checkFunc, m.countdown = m.numImportFuncs, m.numGlobals
 	}
-	// Sections the rewrite needs that the module lacks are written in their place.
+	// Sections the rewrite adds to that the module lacks are written in their place.
 	var missing []byte
-	if p.addType {
-		missing = append(missing, secType)
-	}
-	if p.preempt {
-		missing = append(missing, secImport, secGlobal, secExport)
-	}
-	if p.snapshot && !p.preempt {
-		missing = append(missing, secExport)
-	}
-	for _, s := range m.secs {
-		if s.id != secCustom {
-			missing = without(missing, s.id)
+	for _, id := range []byte{secType, secImport, secGlobal, secExport} {
+		if w.added(id, p) > 0 && !slices.ContainsFunc(m.secs, func(s section) bool { return s.id == id }) {
+			missing = append(missing, id)
 		}
 	}
 	writeMissing := func(before int) {
@@ -39,11 +33,7 @@ func encode(m *module, p plan) []byte {
 			if id := missing[i]; sectionRank[id] < before {
 				w.out = append(w.out, id, 0, 0, 0, 0, 0)
 				at := len(w.out)
-				n := uint32(1)
-				if id == secExport {
-					n = w.exportsAdded(p)
-				}
-				w.out = appendU32(w.out, n, 0)
+				w.out = appendU32(w.out, w.added(id, p), 0)
 				w.appendItems(id, p)
 				w.out = fixSize(w.out, at, 0)
 				missing = append(missing[:i], missing[i+1:]...)
@@ -82,15 +72,6 @@ func encode(m *module, p plan) []byte {
 	return w.out
 }
 
-func without(ids []byte, id byte) []byte {
-	for i, x := range ids {
-		if x == id {
-			return append(ids[:i], ids[i+1:]...)
-		}
-	}
-	return ids
-}
-
 // changes says whether section s must be rewritten rather than copied.
 func (w *walker) changes(s section, p plan) bool {
 	shifts := w.m.shift != 0 || w.m.force
@@ -113,28 +94,18 @@ func (w *walker) changes(s section, p plan) bool {
 // and the code.
 func (w *walker) section(s section, p plan) {
 	m, r := w.m, &w.r
-	add := uint32(0)
-	switch s.id {
+	switch add := w.added(s.id, p); s.id {
 	case secType:
-		if p.addType {
-			add = 1
-		}
 		w.vecCount("MaxTypes", m.lim.MaxTypes, 3, add)
 	case secImport:
-		if p.preempt {
-			add = 1
-		}
 		w.vecCount("MaxImports", m.lim.MaxImports, 4, add)
 	case secGlobal:
-		if p.preempt {
-			add = 1
-		}
 		for range w.vecCount("MaxGlobals", m.lim.MaxGlobals, 3, add) {
 			r.pos += 2 // value type and mutability, checked by the first pass
 			w.expr(false)
 		}
 	case secExport:
-		for range w.vecCount("MaxExports", m.lim.MaxExports, 3, w.exportsAdded(p)) {
+		for range w.vecCount("MaxExports", m.lim.MaxExports, 3, add) {
 			r.name()
 			if r.byte() == 0 {
 				w.funcIdx()
@@ -152,14 +123,18 @@ func (w *walker) section(s section, p plan) {
 	r.pos = r.end // type and import entries are copied as they are
 }
 
-func (w *walker) exportsAdded(p plan) uint32 {
+// added is the number of entries the rewrite appends to section id.
+func (w *walker) added(id byte, p plan) uint32 {
 	n := uint32(0)
-	if p.preempt {
-		n++
-	}
-	if p.snapshot {
+	switch {
+	case id == secType && p.addType, id == secImport && p.preempt, id == secGlobal && p.preempt:
+		n = 1
+	case id == secExport:
+		if p.preempt {
+			n++
+		}
 		for _, g := range w.m.rep.Globals {
-			if g.Export != "" {
+			if p.snapshot && g.Export != "" {
 				n++
 			}
 		}

@@ -5,6 +5,7 @@ import "fmt"
 // Error is a module the pass refused because it is malformed or uses something the
 // pass does not support (an unknown opcode, a section out of order, a truncated
 // LEB128, ...). Where names the place: a section, a function, a byte offset.
+// Neither Error nor LimitError is retryable: the same bytes are refused the same way.
 type Error struct {
 	Where  string
 	Offset int // byte offset in the input, -1 when unknown

@@ -1,6 +1,7 @@
 package wasmpass
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,9 @@ func FuzzRewrite(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add(tryTable)
+	for seed := range uint64(4) { // valid programs, for the fuzzer to mutate
+		f.Add((&gen{rnd: rand.New(rand.NewPCG(seed, 2)), n: 3}).module())
+	}
 	f.Add(oneFunc([]byte{0, 0x03, 0x40, 0x10, 0, 0x0B, 0x0B}))
 	f.Add(wasmModule(sec(5, 1, 1, 1, 2), sec(6, 1, 0x7F, 1, 0x41, 0, 0x0B), sec(11, 1, 0, 0x41, 0, 0x0B, 1, 'x')))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -9,7 +9,9 @@ func appendNameSection(out []byte, m *module, s section) (res []byte) {
 	mark := len(out)
 	defer func() {
 		if e := recover(); e != nil {
-			if _, ok := e.(*Error); !ok {
+			switch e.(type) {
+			case *Error, *LimitError:
+			default:
 				panic(e)
 			}
 			res = out[:mark]

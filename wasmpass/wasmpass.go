@@ -5,7 +5,8 @@
 // at every loop header, and (3) produce a variant of a module that can start from a
 // memory snapshot. It decodes every instruction and fails closed: a module it cannot
 // fully decode is refused, never emitted half-rewritten. It imports only the standard
-// library so that it has no dependency on the rest of the project.
+// library so that it has no dependency on the rest of the project. Check and Rewrite
+// are pure functions of their arguments, safe for concurrent use.
 package wasmpass
 
 import (
@@ -34,9 +35,16 @@ const (
 
 // Options selects the transforms Rewrite applies after checking Limits.
 type Options struct {
-	Limits   Limits
-	Preempt  bool // add the countdown checks at function entries and loop headers
-	Snapshot bool // drop data, datacount and start; export every mutable global
+	Limits Limits
+	// Preempt adds the import PreemptModule.PreemptFunc and the exported countdown
+	// global, and a check at loop headers and function entries (docs/security.md).
+	Preempt bool
+	// Snapshot drops the data, data count and start sections and exports every defined
+	// mutable global (Report.Globals), for instances started from a memory snapshot.
+	// Element segments stay: they are applied at instantiation. A module that uses
+	// memory.init or data.drop is refused. The countdown global is not among the
+	// exported ones: the host resets it rather than restoring it.
+	Snapshot bool
 }
 
 // Global describes one global of the module.
@@ -46,11 +54,13 @@ type Global struct {
 	Mutable bool
 	// Imported globals cannot be snapshotted: their value lives outside the module.
 	Imported bool
-	// Export is the name the snapshot variant exports it under ("" when not exported by us).
+	// Export is the name the snapshot variant exports it under: GlobalExportPrefix and
+	// the index for a defined mutable global, "" for the others.
 	Export string
 }
 
-// Report is what the host needs to know about a module.
+// Report is what the host needs to know about a module. The rewrite's own import
+// and global are not in it.
 type Report struct {
 	Functions              int // defined functions
 	ImportedFuncs          int
@@ -68,8 +78,19 @@ type Report struct {
 	MemoryMax              uint64 // pages, valid when HasMemoryMax
 	HasMemoryMax           bool
 	HasStart               bool
+	StartFunc              uint32 // the start function's index in the input, when HasStart
+	// ActiveData are the active data segments, in order: the snapshot variant drops
+	// them, so the host writes them into a fresh instance's memory itself.
+	ActiveData []DataSegment
 	// The largest of each, for choosing Limits.
 	MaxNestingDepth, MaxLocals, MaxFunctionBodyBytes, MaxBrTableTargets int
+}
+
+// DataSegment is an active data segment of memory 0.
+type DataSegment struct {
+	Offset      uint32 // valid when ConstOffset
+	ConstOffset bool   // the offset is an i32.const (not a global.get or an expression)
+	Bytes       []byte // a slice of the input
 }
 
 // Check decodes the whole module and checks it against l; it produces no output.
