@@ -114,11 +114,13 @@ func TestPreemptCancel(t *testing.T) {
 // yields at each fire of its countdown.
 //
 // Only countdown mode is tested: in exit-checks mode (wazero's exits) a forced GC waited
-// for spinning guests until their timeout (docs/security.md). On a machine shared with
-// other processes the OS itself can hold the process off its cores for tens of
-// milliseconds (the log gives the share of its cores the process got), so a measurement
-// is taken up to three times and the best must pass; a host that really froze fails all
-// three, and its GCs could not complete before the guests are stopped.
+// for spinning guests until they were stopped (docs/security.md). On a machine shared
+// with other processes the OS itself can hold the process off its cores for tens of
+// milliseconds, which no host code can prevent: an attempt counts for the ticker only
+// when the process got at least 80 % of its cores (a host that froze its own goroutines
+// still gets them all: it is busy spinning), the best of up to three must pass, and the
+// test is skipped, saying so, when the machine never gave it the cores. Every attempt must
+// see GCs complete while the guests spin.
 func TestNoFreeze(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spins guests for seconds")
@@ -127,19 +129,25 @@ func TestNoFreeze(t *testing.T) {
 		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			h := newHost(t, testConfig, host.WithPreemption(host.PreemptCountdown))
-			var best freezeResult
+			var best *freezeResult
 			for attempt := range 3 {
 				r := measureFreeze(t, h)
 				t.Logf("attempt %d: %s", attempt+1, r)
-				if attempt == 0 || r.worstGap < best.worstGap {
-					best = r
+				assert.GreaterOrEqual(t, r.gcs, 2, "forced GCs did not complete while the guests spun")
+				if r.cpuShare < 0.8 {
+					continue
+				}
+				if best == nil || r.worstGap < best.worstGap {
+					best = &r
 				}
 				if r.worstGap <= 55*time.Millisecond {
 					break
 				}
 			}
+			if best == nil {
+				t.Skip("the OS gave the process less than 80% of its cores in every attempt: the ticker's lateness cannot be measured on this machine now")
+			}
 			assert.LessOrEqual(t, best.worstGap, 5*time.Millisecond+50*time.Millisecond, "the ticker was late by more than 50 ms")
-			assert.GreaterOrEqual(t, best.gcs, 2, "forced GCs did not complete while the guests spun")
 		})
 	}
 }
