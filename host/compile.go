@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -195,16 +196,20 @@ func (h *Host) prepare(g *Guest, mode Preemption) ([]byte, error) {
 
 // rewrite is wasmpass.Rewrite with Preempt, through the on-disk cache when there is one.
 // The file's name is the original's hash, the pass's version and the limits, so that
-// the rewrite is the same as computing it afresh; the directory has the same trust as
-// wazero's cache beside it, which holds native code.
+// the rewrite is the same as computing it afresh. The file ends with the SHA-256 of the
+// rest, so a damaged file is a miss, not a guest that no longer compiles. The directory
+// has the same trust as wazero's cache beside it, which holds native code.
 func (h *Host) rewrite(wasm []byte, limits wasmpass.Limits) ([]byte, error) {
 	var path string
 	if dir := h.passCacheDir(); dir != "" {
 		sum := sha256.Sum256(wasm)
 		lsum := sha256.Sum256(fmt.Appendf(nil, "%+v", limits))
 		path = filepath.Join(dir, fmt.Sprintf("%x-v%d-%x.wasm", sum, wasmpass.Version, lsum[:8]))
-		if b, err := os.ReadFile(path); err == nil {
-			return b, nil
+		if b, err := os.ReadFile(path); err == nil && len(b) > sha256.Size {
+			body, trailer := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
+			if got := sha256.Sum256(body); bytes.Equal(got[:], trailer) {
+				return body, nil
+			}
 		}
 	}
 	out, _, err := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: limits, Preempt: true})
@@ -212,7 +217,8 @@ func (h *Host) rewrite(wasm []byte, limits wasmpass.Limits) ([]byte, error) {
 		return nil, err
 	}
 	if path != "" {
-		if err := writeFileAtomic(path, out); err != nil {
+		sum := sha256.Sum256(out)
+		if err := writeFileAtomic(path, append(out[:len(out):len(out)], sum[:]...)); err != nil {
 			h.log.Warn("could not cache the rewritten guest", "path", path, "err", err)
 		}
 	}

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -182,21 +183,44 @@ func TestModulesRunInTheirMode(t *testing.T) {
 	assert.Equal(t, map[Preemption]bool{PreemptCountdown: true, PreemptExitChecks: true}, modes)
 }
 
-// TestRewriteCachedOnDisk: the rewritten guest is kept next to wazero's cache, and is
-// exactly what the pass produces.
+// TestRewriteCachedOnDisk: the rewritten guest is kept next to wazero's cache with a
+// checksum, is exactly what the pass produces, is read by a later host rather than
+// rewritten, and a damaged file is rewritten rather than compiled.
 func TestRewriteCachedOnDisk(t *testing.T) {
+	wasm, err := os.ReadFile(filepath.Join("testdata", "wat", "hostile_stash.wasm"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Fatal("testdata/wat/hostile_stash.wasm is missing: run `make wat`")
+	}
+	require.NoError(t, err)
+	want, _, err := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: guestLimits(), Preempt: true})
+	require.NoError(t, err)
+	sum := sha256.Sum256(want)
+	wantFile := append(append([]byte(nil), want...), sum[:]...)
+
 	dir := t.TempDir()
-	newInternalHost(t, WithCompilationCacheDir(dir), WithGuest(guestWasm))
+	newInternalHost(t, WithCompilationCacheDir(dir), WithGuest(wasm))
 	files, err := filepath.Glob(filepath.Join(dir, "wasmkv-pass", "*.wasm"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
 	cached, err := os.ReadFile(files[0])
 	require.NoError(t, err)
-	want, _, err := wasmpass.Rewrite(guestWasm, wasmpass.Options{Limits: wasmpass.DefaultLimits(), Preempt: true})
-	require.NoError(t, err)
-	assert.True(t, bytes.Equal(want, cached), "the cached rewrite differs from the pass's output")
+	assert.True(t, bytes.Equal(wantFile, cached), "the cached file is not the pass's output and its checksum")
 
-	// A second host with the same directory runs from it.
-	h := newInternalHost(t, WithCompilationCacheDir(dir), WithGuest(guestWasm))
-	assert.Equal(t, "ok\n", runLuaInternal(t, h, "m", `print("ok")`))
+	// A later host reads it: a hit writes nothing, so the file keeps an old time.
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	require.NoError(t, os.Chtimes(files[0], old, old))
+	h := newInternalHost(t, WithCompilationCacheDir(dir), WithGuest(wasm))
+	fi, err := os.Stat(files[0])
+	require.NoError(t, err)
+	assert.True(t, fi.ModTime().Equal(old), "the cached rewrite was not used")
+
+	// A damaged file is a miss: the next host rewrites the guest and runs, and the file
+	// is whole again.
+	require.NoError(t, os.WriteFile(files[0], cached[:len(cached)/2], 0o600))
+	h = newInternalHost(t, WithCompilationCacheDir(dir), WithGuest(wasm))
+	_, err = h.sandboxFor(context.Background(), h.lua, h.opts.memory, PreemptCountdown)
+	require.NoError(t, err)
+	cached, err = os.ReadFile(files[0])
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(wantFile, cached), "the damaged file was not replaced")
 }
