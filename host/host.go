@@ -35,6 +35,8 @@ type Host struct {
 	stores                     map[string]*Store
 	policies                   *policy.Set
 	log                        *slog.Logger
+	logBucket                  *logBucket    // bounds the log lines guests can cause (denylog.go)
+	unloggedDenials            atomic.Uint64 // denials of runs whose summary found no token
 	seq                        atomic.Uint64
 	created, reused, discarded atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
@@ -123,6 +125,9 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := CheckModuleLimit("memory_limit", int64(o.memory)); err != nil {
+		return nil, err
+	}
 	if err := o.preempt.validate(); err != nil && o.preempt != preemptNone {
 		return nil, configErrorf("%v", err)
 	}
@@ -132,6 +137,7 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[sandboxKey]*sandbox{},
 		compiling: map[sandboxKey]*compileCall{}, pools: map[poolKey]*pool{}}
+	h.logBucket = newLogBucket(o.clock)
 	h.lua = embeddedLua()
 	if o.guest != nil {
 		h.lua = &Guest{wasm: o.guest}

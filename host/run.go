@@ -79,6 +79,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	if s.Module == "" {
 		return errors.New("host: a script needs a module name")
 	}
+	if err := s.checkLimits(); err != nil {
+		return err
+	}
 	timeout, memory, output := h.limits(&s)
 	g := s.Guest
 	if g == nil {
@@ -126,6 +129,7 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	_, callErr := pi.mod.ExportedFunction(abi.ExportRun).Call(rctx)
 	unhurry()
 	cancel()
+	inst.logDenialSummary()
 	inst.releaseAll()
 	pi.stdout.set(nil)
 	pi.stderr.set(nil)
@@ -135,7 +139,7 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 
 	if err := inst.hostFailure(ctx, rctx, callErr, stderr, timeout, memory); err != nil {
 		// A limit the host enforced, or a broken guest: the host logs what it stopped.
-		inst.log.Warn("run stopped", "module", inst.module, "kind", err.Kind, "reason", err.Message)
+		inst.log.Warn("run stopped", "module", inst.module, "kind", err.Kind, "reason", cutText(err.Message, maxLoggedMessage))
 		return err
 	}
 	if inst.result != nil {
@@ -192,6 +196,7 @@ type instance struct {
 	task    *abi.Task
 	policy  *PolicyCounters
 	log     *slog.Logger
+	denials denials
 	handles []handleSlot
 	free    []int // released slots, reused by later opens
 	pending []byte
