@@ -1,0 +1,203 @@
+/* The wasmkv PUC Lua guest: Lua 5.1.5 built for wasm32-wasi as a reactor. The host
+ * calls run once per run; run fetches the task (op 1), runs the script in a fresh Lua
+ * state with the same library surface as the gopher-lua guest, and reports the outcome
+ * (op 2). A fresh state per run is what isolates runs from one another: nothing a
+ * script does survives it, and in C Lua a new state costs microseconds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lualib.h"
+#include "wasmkv.h"
+
+static wbuf msg;   /* task and finish requests */
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+	(void)ud; (void)osize;
+	if (nsize == 0) { free(ptr); return NULL; }
+	return realloc(ptr, nsize);
+}
+
+static int at_panic(lua_State *L) {
+	(void)L;
+	__builtin_trap(); /* an error outside any protected call: a bug of ours */
+}
+
+/* Globals removed from the base library: each reaches the file system, or loads
+ * modules by path. */
+static const char *const unsafe_globals[] = {"dofile", "loadfile", "module", NULL};
+
+static int setup(lua_State *L) {
+	static const luaL_Reg libs[] = {
+		{"", luaopen_base}, {LUA_LOADLIBNAME, luaopen_package}, {LUA_TABLIBNAME, luaopen_table},
+		{LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math}, {NULL, NULL}};
+	const luaL_Reg *lib;
+	int i;
+	for (lib = libs; lib->func; lib++) {
+		lua_pushcfunction(L, lib->func);
+		lua_pushstring(L, lib->name);
+		lua_call(L, 1, 0);
+	}
+	for (i = 0; unsafe_globals[i]; i++) {
+		lua_pushnil(L);
+		lua_setglobal(L, unsafe_globals[i]);
+	}
+	/* string.dump would hand out bytecode, which load refuses anyway */
+	lua_getglobal(L, LUA_STRLIBNAME);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dump");
+	lua_pop(L, 1);
+
+	/* require finds preloaded modules and nothing else: no path search, no C loaders */
+	lua_getglobal(L, LUA_LOADLIBNAME);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "loadlib");
+	lua_pushliteral(L, "");
+	lua_setfield(L, -2, "path");
+	lua_pushliteral(L, "");
+	lua_setfield(L, -2, "cpath");
+	lua_getfield(L, -1, "loaders");
+	for (i = (int)lua_objlen(L, -1); i > 1; i--) {
+		lua_pushnil(L);
+		lua_rawseti(L, -2, i);
+	}
+	lua_pop(L, 1);
+	lua_getfield(L, -1, "preload");
+	lua_pushcfunction(L, wasmkv_open_store);
+	lua_setfield(L, -2, "store");
+	lua_pushcfunction(L, wasmkv_open_errors_module);
+	lua_setfield(L, -2, "errors");
+	lua_pop(L, 2);
+
+	wasmkv_open_errors(L);
+	wasmkv_store_metatable(L);
+	return 0;
+}
+
+/* finish reports the outcome; e is NULL on success. */
+static void finish(const abierr *e) {
+	response resp;
+	abierr ignored;
+	fflush(stdout);
+	wb_reset(&msg);
+	wb_head(&msg, 5, e ? 2 : 1);
+	wb_key(&msg, "op");
+	wb_uint(&msg, OP_FINISH);
+	if (e) {
+		wb_key(&msg, "err");
+		wb_head(&msg, 5, e->retry ? 3 : 2);
+		wb_key(&msg, "msg");
+		wb_text(&msg, e->msg, e->msglen);
+		wb_key(&msg, "kind");
+		wb_key(&msg, e->kind);
+		if (e->retry) { wb_key(&msg, "retry"); wb_bool(&msg, 1); }
+	}
+	host_call(&msg, &resp, &ignored);
+}
+
+static void finish_kind(const char *kind, const char *text) {
+	abierr e = {kind, text, strlen(text), kind_retryable(kind)};
+	finish(&e);
+}
+
+/* out_of_memory ends a run that ran out of memory outside any pcall the way the
+ * gopher-lua guest's does: the host sees the marker on stderr and a trap, reports
+ * "memory limit exceeded", and discards the instance. */
+static void out_of_memory(void) {
+	fflush(stdout);
+	fputs("wasmkv guest: out of memory\n", stderr);
+	__builtin_trap();
+}
+
+/* report turns the value at idx, raised or returned as an error, into the outcome. */
+static void report(lua_State *L, int idx) {
+	abierr e;
+	if (wasmkv_to_abierr(L, idx, &e)) { finish(&e); return; }
+	if (luaL_callmeta(L, idx, "__tostring") && lua_isstring(L, -1)) { /* tostring(v) */ }
+	else {
+		switch (lua_type(L, idx)) {
+		case LUA_TSTRING: case LUA_TNUMBER: lua_pushvalue(L, idx); lua_tostring(L, -1); break;
+		case LUA_TNIL: lua_pushliteral(L, "nil"); break;
+		case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false"); break;
+		default: lua_pushfstring(L, "%s: %p", luaL_typename(L, idx), lua_topointer(L, idx)); break;
+		}
+	}
+	{
+		size_t len;
+		const char *s = lua_tolstring(L, -1, &len);
+		abierr u = {"Unknown", s, len, 0};
+		finish(&u);
+	}
+}
+
+static int execute(lua_State *L, span task) {
+	span name = {0}, src = {0}, args = {0}, v;
+	int nargs = 0, status, top;
+	rdr r;
+	if (map_find(task, "name", &v)) span_text(v, &name);
+	if (map_find(task, "src", &v)) span_text(v, &src);
+	lua_pushliteral(L, "@");
+	lua_pushlstring(L, (const char *)name.p, name.n);
+	lua_concat(L, 2);
+	status = luaL_loadbuffer(L, (const char *)src.p, src.n, lua_tostring(L, -1));
+	lua_remove(L, -2);
+	if (status == LUA_ERRMEM) return LUA_ERRMEM;
+	if (status != 0) {
+		finish_kind("Invalid", lua_tostring(L, -1));
+		return 0;
+	}
+	top = lua_gettop(L) - 1;
+	if (map_find(task, "args", &args)) {
+		unsigned major, ai;
+		uint64_t n, i;
+		memset(&r, 0, sizeof r);
+		r.p = args.p;
+		r.n = args.n;
+		if (rd_head(&r, &major, &ai, &n) && major == 4) {
+			if (!lua_checkstack(L, (int)(n < 100000 ? n : 100000) + 1) || n >= 100000) {
+				finish_kind("Invalid", "too many arguments");
+				return 0;
+			}
+			for (i = 0; i < n; i++) {
+				uint64_t len;
+				if (!rd_head(&r, &major, &ai, &len) || (major != 2 && major != 3) || len > r.n - r.off) break;
+				lua_pushlstring(L, (const char *)r.p + r.off, (size_t)len);
+				r.off += (size_t)len;
+				nargs++;
+			}
+		}
+	}
+	status = lua_pcall(L, nargs, LUA_MULTRET, 0);
+	if (status == LUA_ERRMEM) return LUA_ERRMEM;
+	if (status != 0) {
+		report(L, lua_gettop(L));
+		return 0;
+	}
+	/* A script that returns nil, err failed, as a store method does. */
+	if (lua_gettop(L) - top >= 2 && lua_isnil(L, top + 1) && !lua_isnil(L, top + 2)) {
+		report(L, top + 2);
+		return 0;
+	}
+	finish(NULL);
+	return 0;
+}
+
+__attribute__((export_name("run")))
+void run(void) {
+	lua_State *L = lua_newstate(l_alloc, NULL);
+	response resp;
+	abierr e;
+	if (!L) out_of_memory();
+	lua_atpanic(L, at_panic);
+	if (lua_cpcall(L, setup, NULL) != 0) out_of_memory();
+	wb_reset(&msg);
+	wb_head(&msg, 5, 1);
+	wb_key(&msg, "op");
+	wb_uint(&msg, OP_TASK);
+	if (!host_call(&msg, &resp, &e)) {
+		finish(&e);
+	} else if (execute(L, resp.task) == LUA_ERRMEM) {
+		out_of_memory();
+	}
+	lua_close(L);
+}
