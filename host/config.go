@@ -73,6 +73,9 @@ type ModuleConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Prewarm is how many instances New creates ahead of the first run (default 0).
 	Prewarm int `yaml:"prewarm"`
+	// Guest is the Lua guest that runs the module's scripts: gopher-lua (default) or
+	// puc-lua.
+	Guest string `yaml:"guest"`
 }
 
 // Defaults of a store's limits.
@@ -202,6 +205,9 @@ func (c *Config) validate() error {
 		}
 		if m.MemoryLimit < 0 || m.MemoryLimit > 4<<30 {
 			return configErrorf("module %q: memory_limit must be at most 4GiB", name)
+		}
+		if err := checkGuestName(m.Guest); err != nil {
+			return configErrorf("module %q: %v", name, err)
 		}
 		if m.MemoryLimit != 0 && m.MemoryLimit < minMemoryLimit {
 			return configErrorf("module %q: memory_limit must be at least %v: the guest's runtime needs it", name, ByteSize(minMemoryLimit))

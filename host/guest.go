@@ -38,6 +38,12 @@ func checkGuest(m wazero.CompiledModule) error {
 		if !strings.HasPrefix(mod, "wasmkv") {
 			continue
 		}
+		if mod == unwindModule {
+			if err := checkUnwindImport(m, f); err != nil {
+				return err
+			}
+			continue
+		}
 		if mod != abi.ModuleName {
 			return &GuestError{fmt.Sprintf("imports %s.%s, but this host provides ABI module %q (version %d)", mod, name, abi.ModuleName, abi.Version)}
 		}

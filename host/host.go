@@ -40,16 +40,18 @@ type Host struct {
 	seq                        atomic.Uint64
 	created, reused, discarded atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
+	builtin                    builtinGuests
 }
 
 type options struct {
-	clock    engine.Clock
-	logger   *slog.Logger
-	cacheDir string
-	noCache  bool
-	guest    []byte
-	interp   bool
-	memory   ByteSize
+	clock        engine.Clock
+	logger       *slog.Logger
+	cacheDir     string
+	noCache      bool
+	guest        []byte
+	interp       bool
+	memory       ByteSize
+	defaultGuest string
 }
 
 // sandbox is the guest compiled for one memory limit: wazero applies the limit when it
@@ -121,6 +123,9 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := checkGuestName(o.defaultGuest); err != nil {
+		return nil, configErrorf("%v", err)
 	}
 	set, err := policy.Compile(cfg.Policies)
 	if err != nil {
@@ -218,6 +223,10 @@ func (h *Host) compile(ctx context.Context, wasm []byte, pages uint32) (*sandbox
 		return nil, fmt.Errorf("host: wasi: %w", err)
 	}
 	if _, err := instantiateHostModule(ctx, rt, runResolver); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	if err := instantiateUnwindModule(ctx, rt); err != nil { // the PUC Lua guest's pcall
 		rt.Close(ctx)
 		return nil, err
 	}

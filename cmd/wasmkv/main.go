@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "configuration file (YAML); default: the embedded default config")
 	module := fs.String("module", "", "module name, the policy actor (default: the script's file name without extension)")
 	timeout := fs.Duration("timeout", 0, "bound on the script's execution (default: the module's timeout, else 5s)")
+	guest := fs.String("guest", "", "Lua guest: gopher-lua or puc-lua (default: the module's guest, else gopher-lua)")
 	var memoryLimit, outputLimit host.ByteSize
 	fs.Var(&memoryLimit, "memory-limit", "bound on the sandbox's memory, e.g. 64MiB (default: the module's memory_limit, else 128MiB)")
 	fs.Var(&outputLimit, "output-limit", "bound on what the script may print, per stream (default: the module's output_limit, else 1MiB)")
@@ -98,6 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Stdout:      stdout,
 		Stderr:      stderr,
 		Logger:      slog.New(slog.NewTextHandler(stderr, nil)),
+		LuaGuest:    *guest,
 		Timeout:     *timeout,
 		MemoryLimit: memoryLimit,
 		OutputLimit: outputLimit,

@@ -151,7 +151,7 @@ static const char *ttl_millis(double ttl, int64_t *ms) {
 
 /* put_value encodes argument 3 into the request as "val". */
 static const char *put_value(lua_State *L) {
-	if (lua_isnil(L, 3)) return "value is required";
+	if (lua_isnoneornil(L, 3)) return "value is required";
 	wb_key(&req, "val");
 	if (!value_encode(L, 3, &req, errtext, sizeof errtext)) return errtext;
 	return NULL;
@@ -165,11 +165,11 @@ static int s_set(lua_State *L) {
 	response resp;
 	handle *s = key_arg(L, "set", 1, &key, &klen, &n);
 	if (!s) return n;
-	if (!lua_isnil(L, 4)) {
+	if (!lua_isnoneornil(L, 4)) {
 		const char *bad = ttl_millis(check_number(L, 4, 3, "set"), &ttl);
 		if (bad) return fail_msg(L, 1, "Invalid", bad);
 	}
-	if (lua_isnil(L, 3)) return fail_msg(L, 1, "Invalid", "value is required");
+	if (lua_isnoneornil(L, 3)) return fail_msg(L, 1, "Invalid", "value is required");
 	begin(ttl ? 5 : 4, s, OP_SET);
 	wb_key(&req, "key");
 	wb_bytes(&req, key, klen);
@@ -279,7 +279,7 @@ static int s_put(lua_State *L) {
 	}
 	if ((bad = opt_ttl(L, opts, "put", &ttl))) return fail_msg(L, 0, "Invalid", bad);
 	if (absent && ver) return fail_msg(L, 0, "Invalid", "only_if_absent and if_version cannot be used together");
-	if (lua_isnil(L, 3)) return fail_msg(L, 0, "Invalid", "value is required");
+	if (lua_isnoneornil(L, 3)) return fail_msg(L, 0, "Invalid", "value is required");
 	fields += (ttl != 0) + (ver != NULL) + absent;
 	begin(fields, s, OP_PUT);
 	wb_key(&req, "key");
@@ -301,7 +301,7 @@ static int s_incr(lua_State *L) {
 	response resp;
 	handle *s = key_arg(L, "incr", 0, &key, &klen, &n);
 	if (!s) return n;
-	if (!lua_isnil(L, 3)) delta = check_number(L, 3, 2, "incr");
+	if (!lua_isnoneornil(L, 3)) delta = check_number(L, 3, 2, "incr");
 	if ((bad = opt_ttl(L, opt_table(L, 4, 3, "incr"), "incr", &ttl))) return fail_msg(L, 0, "Invalid", bad);
 	begin(ttl ? 5 : 4, s, OP_INCR);
 	wb_key(&req, "key");
