@@ -68,9 +68,29 @@ func newHost(t testing.TB, cfgYAML string, opts ...host.Option) *host.Host {
 	return h
 }
 
-func newClockHost(t testing.TB) (*host.Host, *engine.ManualClock) {
+func newClockHost(t testing.TB, opts ...host.Option) (*host.Host, *engine.ManualClock) {
 	clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
-	return newHost(t, testConfig, host.WithClock(clock)), clock
+	return newHost(t, testConfig, append([]host.Option{host.WithClock(clock)}, opts...)...), clock
+}
+
+// guests are the built-in Lua guests that every Lua test runs against.
+var guests = []string{host.GuestGopherLua, host.GuestPucLua}
+
+// eachGuest runs test once per Lua guest, as a subtest named after the guest; the test
+// builds its hosts with host.WithDefaultGuest(guest).
+func eachGuest(t *testing.T, test func(t *testing.T, guest string)) {
+	for _, g := range guests {
+		t.Run(g, func(t *testing.T) { test(t, g) })
+	}
+}
+
+// byGuest picks the expectation of the guest under test, where the two guests differ
+// (docs/decisions.md lists every difference).
+func byGuest[T any](guest string, gopherLua, pucLua T) T {
+	if guest == host.GuestPucLua {
+		return pucLua
+	}
+	return gopherLua
 }
 
 // runLua runs src (after the prelude) as module "test" and returns its stdout.
