@@ -83,8 +83,10 @@ func TestHostileABI(t *testing.T) {
 // TestHostileFailures: a guest that never reports, traps, calls proc_exit, or has no
 // memory fails its run with Internal and a clear message; the same host keeps serving
 // Lua scripts, during those runs and after them.
-func TestHostileFailures(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestHostileFailures(t *testing.T) { eachGuest(t, testHostileFailures) }
+
+func testHostileFailures(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	for _, tc := range []struct{ guest, want string }{
 		{"hostile_noreport", "guest returned without reporting an outcome"},

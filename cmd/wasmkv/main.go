@@ -67,6 +67,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, usage)
 		return exitUsage
 	}
+	switch *guest {
+	case "", host.GuestGopherLua, host.GuestPucLua:
+	default:
+		fmt.Fprintf(stderr, "wasmkv: unknown guest %q (%s, %s)\n", *guest, host.GuestGopherLua, host.GuestPucLua)
+		return exitUsage
+	}
 	file := fs.Arg(0)
 	src, err := os.ReadFile(file)
 	if err != nil {
