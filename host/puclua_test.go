@@ -1,0 +1,195 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
+)
+
+// Tests of what only the PUC Lua guest has: protected calls through the host
+// (host/unwind.go), coroutines, and C Lua's own limits. Everything else runs on both
+// guests through eachGuest.
+
+func newPucHost(t *testing.T, cfg string) *host.Host {
+	return newHost(t, cfg, host.WithDefaultGuest(host.GuestPucLua), host.WithLogger(discardLogger()))
+}
+
+// TestPucLuaProtectedCalls: pcall, xpcall, error and coroutines unwind correctly
+// through the host, nested, from inside coroutines, and across stack overflow and
+// out-of-memory errors, and the state stays consistent after each.
+func TestPucLuaProtectedCalls(t *testing.T) {
+	h := newPucHost(t, testConfig+"modules:\n  test: {memory_limit: 32MiB}\n")
+	mustRun(t, h, `
+local function count(n) if n == 0 then return 0 end return 1 + count(n - 1) end
+show(pcall(error, "x"))
+show(pcall(error))
+show(pcall(error, setmetatable({}, {__tostring = function() return "obj" end})) and "" or "caught obj")
+show(select("#", pcall(function() return 1, nil, 3 end)))
+show(pcall(pcall, error, "inner"))
+show(xpcall(function() error("deep") end, function(m) return "handled: " .. m end))
+local depth = 0
+local function nest(n) if n == 0 then error("bottom") end depth = depth + 1 local ok, e = pcall(nest, n - 1) error(e, 0) end
+local okn, en = pcall(nest, 50)
+show(okn, en, depth)
+local co = coroutine.create(function(a)
+  local ok, e = pcall(error, "inside co")
+  local b = coroutine.yield(a + 1, ok, e)
+  error("co fails " .. b)
+end)
+show(coroutine.resume(co, 1))
+show(coroutine.resume(co, 5))
+show(coroutine.status(co), coroutine.resume(co))
+local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+show(gen(), gen(), gen())
+local function rec() return 1 + rec() end
+local ok, e = pcall(rec)
+show(ok, (e:gsub("^.-:%d+: ", "")))
+local function cnest(n) return pcall(cnest, n + 1) end
+local r = {pcall(cnest, 1)}
+show(r[#r - 1], r[#r])
+local ok2, e2 = pcall(string.rep, "x", 2^30)
+show(ok2, e2)
+show(count(10000), pcall(error, "after all that"))`,
+		`false "x"`,
+		`false nil`,
+		`"caught obj"`,
+		`4`,
+		`true false "inner"`,
+		`false "handled: test.lua:23: deep"`,
+		`false "test.lua:25: bottom" 50`,
+		`true 2 false "inside co"`,
+		`false "test.lua:31: co fails 5"`,
+		`"dead" false "cannot resume dead coroutine"`,
+		`1 2 3`,
+		`false "stack overflow"`,
+		`false "C stack overflow"`,
+		`false "not enough memory"`,
+		`10000 false "after all that"`)
+}
+
+// TestPucLuaPcallStaysFlat: pcall(error, "x") does not get slower as errors accumulate
+// on one instance. Ten runs of 10,000 caught errors each reuse one instance (and so the
+// host's function handles and the guest's stack); each run checks its own count, which
+// also proves the stack pointer is restored (100,000 leaked frames would overrun the
+// guest's 1 MiB stack). The last runs may take at most 3x the early ones: a ratio of
+// the same machine's times, generous for noise, and far below what accumulation gives.
+func TestPucLuaPcallStaysFlat(t *testing.T) {
+	h := newPucHost(t, testConfig+"modules:\n  test: {pool_size: 1}\n")
+	const perRun = 10_000
+	src := fmt.Sprintf(`local n = 0
+for i = 1, %d do local ok, e = pcall(error, "x") if not ok and e == "x" then n = n + 1 end end
+print(n)`, perRun)
+	times := make([]time.Duration, 10)
+	reused := h.PoolStats().Reused
+	for i := range times {
+		start := time.Now()
+		mustRun(t, h, src, fmt.Sprint(perRun))
+		times[i] = time.Since(start)
+	}
+	assert.Equal(t, reused+uint64(len(times)-1), h.PoolStats().Reused, "every run after the first reuses the instance")
+	median := func(d []time.Duration) time.Duration {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	early, late := median(times[1:4]), median(times[7:])
+	t.Logf("10,000 pcall(error) per run: early %v, late %v (%.2f µs per pcall)", early, late, float64(late.Microseconds())/perRun)
+	assert.Less(t, late, 3*early, "pcall+error got slower as errors accumulated: %v", times)
+}
+
+// TestPucLuaSurface: the library surface matches the gopher-lua guest's: no io, os,
+// debug, file loaders, C loaders or bytecode, in either direction.
+func TestPucLuaSurface(t *testing.T) {
+	h := newPucHost(t, testConfig)
+	mustRun(t, h, `
+show(io, os, debug, dofile, loadfile, module, string.dump, package.loadlib)
+show(package.path, package.cpath, #package.loaders)
+show(loadstring("\27Lua\81\0"))
+local parts = {"\27Lua", "\81\0"}
+local i = 0
+show(load(function() i = i + 1 return parts[i] end))
+show(loadstring("return 1 + 1")())
+show(pcall(require, "io"))
+show(require("store") ~= nil, require("errors") == errors)
+show(_VERSION, type(coroutine.create), type(math.random), type(table.concat))`,
+		`nil nil nil nil nil nil nil nil`,
+		`"" "" 1`,
+		`nil "attempt to load a binary chunk"`,
+		`nil "attempt to load a binary chunk"`,
+		`2`,
+		"false \"module 'io' not found:\\\n\tno field package.preload['io']\"",
+		`true true`,
+		`"Lua 5.1" "function" "function" "function"`)
+}
+
+// TestPucLuaRunsIsolated: a fresh Lua state per run: nothing a script does to globals,
+// libraries, metatables or the registry reaches the next run on the same instance.
+func TestPucLuaRunsIsolated(t *testing.T) {
+	h := newPucHost(t, testConfig+"modules:\n  test: {pool_size: 1}\n")
+	mustRun(t, h, `
+leaked = "global"
+string.upper = function() return "hijacked" end
+getmetatable("").__index = {len = function() return -1 end}
+errors.NOT_FOUND = "nope"
+package.loaded.store = "fake"
+debug = "x"
+print("polluted")`, "polluted")
+	mustRun(t, h, `show(leaked, ("a"):upper(), ("abc"):len(), errors.NOT_FOUND, type(require("store")), debug)`,
+		`nil "A" 3 "NotFound" "table" nil`)
+	assert.Positive(t, h.PoolStats().Reused)
+}
+
+// TestPucLuaUnwindLoadRefused: a guest that imports the unwinding functions wrongly, or
+// cannot be unwound into, is refused when it is loaded.
+func TestPucLuaUnwindLoadRefused(t *testing.T) {
+	cfg, err := host.ParseConfig([]byte(testConfig))
+	require.NoError(t, err)
+	for _, tc := range []struct{ guest, want string }{
+		{"load_unwind_i64", "imports wasmkv_lua_v1.try with signature (func (param i64 i64 i64) (result i32)), want (func (param i32 i32 i32) (result i32))"},
+		{"load_unwind_unknown", "imports unknown function wasmkv_lua_v1.catch"},
+		{"load_unwind_no_protected", `imports wasmkv_lua_v1.try but does not export function "wasmkv_lua_protected" (func (param i32 i32 i32))`},
+	} {
+		t.Run(tc.guest, func(t *testing.T) {
+			h, err := host.New(context.Background(), cfg, host.WithGuest(watGuest(t, tc.guest)))
+			if h != nil {
+				h.Close(context.Background())
+			}
+			var ge *host.GuestError
+			require.ErrorAs(t, err, &ge)
+			assert.Equal(t, "host: guest: "+tc.want, err.Error())
+		})
+	}
+}
+
+// TestPucLuaUnwindHostile: a guest that throws outside any protected call, nests them
+// without end, or hides its stack pointer fails its run with Internal; the host keeps
+// serving Lua.
+func TestPucLuaUnwindHostile(t *testing.T) {
+	h := newPucHost(t, testConfig)
+	ctx := context.Background()
+	for _, tc := range []struct{ guest, want string }{
+		{"hostile_unwind_throw", "guest threw outside a protected call"},
+		{"hostile_unwind_nest", "host: guest nested more than 1000 protected calls"},
+		{"hostile_unwind_nosp", "does not export a mutable __stack_pointer"},
+	} {
+		t.Run(tc.guest, func(t *testing.T) {
+			g, err := h.LoadGuest(ctx, watGuest(t, tc.guest))
+			require.NoError(t, err)
+			_, err = runGuest(ctx, h, host.Script{Module: "hostile", Guest: g})
+			re := runErr(t, err)
+			assert.Equal(t, abi.Internal, re.Kind)
+			assert.True(t, strings.HasPrefix(re.Message, "guest trapped: "), re.Message)
+			assert.Contains(t, re.Message, tc.want)
+			mustRun(t, h, `print(pcall(error, "fine"))`, "false\tfine")
+		})
+	}
+}
