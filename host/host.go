@@ -93,8 +93,13 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Compile for the default limit now, so a bad guest fails New, not the first run.
-	if _, err := h.sandboxFor(ctx, h.lua, h.opts.memory); err != nil {
+	// Compile the default guest for the default limit now, so a bad guest fails New, not
+	// the first run.
+	g, err := h.guestFor("", "")
+	if err == nil {
+		_, err = h.sandboxFor(ctx, g, h.opts.memory)
+	}
+	if err != nil {
 		h.Close(ctx)
 		return nil, err
 	}

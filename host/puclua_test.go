@@ -106,6 +106,23 @@ print(n)`, perRun)
 	assert.Less(t, late, 3*early, "pcall+error got slower as errors accumulated: %v", times)
 }
 
+// TestPucLuaTimeoutInsideProtectedCalls: the run's timeout stops a script wherever it
+// spins: inside a pcall, in a coroutine, or between pcalls.
+func TestPucLuaTimeoutInsideProtectedCalls(t *testing.T) {
+	h := newPucHost(t, testConfig)
+	for _, src := range []string{
+		`pcall(function() while true do end end)`,
+		`pcall(pcall, function() local c = require("store").get("app:cache") while true do c:set("k", 1) end end)`,
+		`coroutine.wrap(function() while true do end end)()`,
+		`while true do pcall(error, "x") end`,
+	} {
+		err := h.Run(context.Background(), host.Script{Module: "test", Name: "spin.lua", Source: []byte(src), Timeout: 100 * time.Millisecond})
+		re := runErr(t, err)
+		assert.Equal(t, abi.Timeout, re.Kind, src)
+		mustRun(t, h, `print(pcall(error, "next"))`, "false\tnext")
+	}
+}
+
 // TestPucLuaSurface: the library surface matches the gopher-lua guest's: no io, os,
 // debug, file loaders, C loaders or bytecode, in either direction.
 func TestPucLuaSurface(t *testing.T) {
@@ -190,6 +207,24 @@ func TestPucLuaUnwindHostile(t *testing.T) {
 			assert.True(t, strings.HasPrefix(re.Message, "guest trapped: "), re.Message)
 			assert.Contains(t, re.Message, tc.want)
 			mustRun(t, h, `print(pcall(error, "fine"))`, "false\tfine")
+		})
+	}
+}
+
+// BenchmarkTinyRun is a warm run of `return 1` on a pooled instance of each guest.
+func BenchmarkTinyRun(b *testing.B) {
+	for _, g := range guests {
+		b.Run(g, func(b *testing.B) {
+			h := newHost(b, testConfig, host.WithDefaultGuest(g))
+			ctx := context.Background()
+			s := host.Script{Module: "test", Name: "tiny.lua", Source: []byte("return 1")}
+			require.NoError(b, h.Run(ctx, s))
+			b.ResetTimer()
+			for range b.N {
+				if err := h.Run(ctx, s); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

@@ -104,7 +104,10 @@ func instantiateUnwindModule(ctx context.Context, r wazero.Runtime) error {
 		copy(params, stack[:3])
 		sp := w.sp.Get()
 		w.depth++
-		err = fn.CallWithStack(ctx, params)
+		// Without ctx's cancellation: the run's own call already watches it and closes the
+		// instance, which stops this nested call too; a watcher per pcall would cost a
+		// goroutine each.
+		err = fn.CallWithStack(context.WithoutCancel(ctx), params)
 		w.depth--
 		switch {
 		case err == nil:

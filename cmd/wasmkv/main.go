@@ -42,7 +42,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]`
+const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--guest gopher-lua|puc-lua] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]`
 
 // run is the whole CLI, so tests can call it in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *module == "" {
 		*module = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
-	h, err := hostFor(ctx, cfgData, cfg)
+	h, err := hostFor(ctx, cfgData, cfg, *guest)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
@@ -150,16 +150,18 @@ var (
 	hosts   = map[string]*host.Host{}
 )
 
-func hostFor(ctx context.Context, data []byte, cfg *host.Config) (*host.Host, error) {
+func hostFor(ctx context.Context, data []byte, cfg *host.Config, guest string) (*host.Host, error) {
 	hostsMu.Lock()
 	defer hostsMu.Unlock()
-	if h, ok := hosts[string(data)]; ok {
+	// The guest is the host's default, so that New compiles the one the run needs.
+	key := guest + "\x00" + string(data)
+	if h, ok := hosts[key]; ok {
 		return h, nil
 	}
-	h, err := host.New(context.WithoutCancel(ctx), cfg)
+	h, err := host.New(context.WithoutCancel(ctx), cfg, host.WithDefaultGuest(guest))
 	if err != nil {
 		return nil, err
 	}
-	hosts[string(data)] = h
+	hosts[key] = h
 	return h, nil
 }

@@ -109,25 +109,43 @@ static void out_of_memory(void) {
 	__builtin_trap();
 }
 
+/* to_text is tostring(v) for the value on top, run protected: a __tostring that raises
+ * or returns a non-string must not escape the run. */
+static int to_text(lua_State *L) {
+	if (luaL_callmeta(L, 1, "__tostring")) {
+		if (!lua_isstring(L, -1)) return luaL_error(L, "'__tostring' must return a string");
+		return 1;
+	}
+	switch (lua_type(L, 1)) {
+	case LUA_TSTRING: case LUA_TNUMBER: lua_pushvalue(L, 1); lua_tostring(L, -1); break;
+	case LUA_TNIL: lua_pushliteral(L, "nil"); break;
+	case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, 1) ? "true" : "false"); break;
+	default: lua_pushfstring(L, "%s: %p", luaL_typename(L, 1), lua_topointer(L, 1)); break;
+	}
+	return 1;
+}
+
 /* report turns the value at idx, raised or returned as an error, into the outcome. */
 static void report(lua_State *L, int idx) {
 	abierr e;
+	size_t len;
+	const char *s;
+	int status;
 	if (wasmkv_to_abierr(L, idx, &e)) { finish(&e); return; }
-	if (luaL_callmeta(L, idx, "__tostring") && lua_isstring(L, -1)) { /* tostring(v) */ }
-	else {
-		switch (lua_type(L, idx)) {
-		case LUA_TSTRING: case LUA_TNUMBER: lua_pushvalue(L, idx); lua_tostring(L, -1); break;
-		case LUA_TNIL: lua_pushliteral(L, "nil"); break;
-		case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false"); break;
-		default: lua_pushfstring(L, "%s: %p", luaL_typename(L, idx), lua_topointer(L, idx)); break;
-		}
+	lua_pushcfunction(L, to_text);
+	lua_pushvalue(L, idx);
+	status = lua_pcall(L, 1, 1, 0);
+	if (status == LUA_ERRMEM) out_of_memory();
+	if (status != 0 || !lua_isstring(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
 	}
-	{
-		size_t len;
-		const char *s = lua_tolstring(L, -1, &len);
-		abierr u = {"Unknown", s, len, 0};
-		finish(&u);
-	}
+	s = lua_tolstring(L, -1, &len);
+	e.kind = "Unknown";
+	e.msg = s;
+	e.msglen = len;
+	e.retry = 0;
+	finish(&e);
 }
 
 static int execute(lua_State *L, span task) {
