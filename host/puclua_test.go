@@ -123,6 +123,28 @@ func TestPucLuaTimeoutInsideProtectedCalls(t *testing.T) {
 	}
 }
 
+// TestPucLuaErrorValues: what a script raises becomes the run's error: an error object
+// keeps its kind, any other value is Unknown with its tostring, and a __tostring that
+// raises cannot break the run.
+func TestPucLuaErrorValues(t *testing.T) {
+	h := newPucHost(t, testConfig)
+	for src, want := range map[string]string{
+		`error(errors.new("CONFLICT", "taken"))`: "Conflict: taken",
+		`error({})`:                              "Unknown: table: 0x",
+		`error()`:                                "Unknown: nil",
+		`error(setmetatable({}, {__tostring = function() return "custom" end}))`: "Unknown: custom",
+		`error(setmetatable({}, {__tostring = function() error("again") end}))`:  "Unknown: (error object is a table value)",
+		`return nil, setmetatable({}, {__tostring = function() return {} end})`:  "Unknown: (error object is a table value)",
+		`error(12)`:           "Unknown: test.lua:1: 12",
+		`return nil, "plain"`: "Unknown: plain",
+		`local t = {} for i = 1, 200 do t = {t} end return nil, errors.new("NOT_FOUND", "deep")`: "NotFound: deep",
+	} {
+		err := h.Run(context.Background(), host.Script{Module: "test", Name: "test.lua", Source: []byte(src)})
+		require.Error(t, err, src)
+		assert.True(t, strings.HasPrefix(err.Error(), want), "%s: %v", src, err)
+	}
+}
+
 // TestPucLuaSurface: the library surface matches the gopher-lua guest's: no io, os,
 // debug, file loaders, C loaders or bytecode, in either direction.
 func TestPucLuaSurface(t *testing.T) {
