@@ -1,8 +1,13 @@
 /* The wasmkv PUC Lua guest: Lua 5.1.5 built for wasm32-wasi as a reactor. The host
- * calls run once per run; run fetches the task (op 1), runs the script in a fresh Lua
- * state with the same library surface as the gopher-lua guest, and reports the outcome
- * (op 2). A fresh state per run is what isolates runs from one another: nothing a
- * script does survives it, and in C Lua a new state costs microseconds. */
+ * calls run once per run; run fetches the task (op 1), runs the script with the same
+ * library surface as the gopher-lua guest, and reports the outcome (op 2).
+ *
+ * One Lua state serves every run of an instance: building a new one cost ten times a
+ * tiny run. Runs are isolated by a fresh environment per run (reset): new globals, new
+ * copies of every library table, a new string metatable, new package tables and a new
+ * errors module, so that nothing a script can reach survives it. What it cannot reach
+ * stays: the pristine tables (in the registry, behind require's fixed environment), the
+ * hidden metatables of store handles and error objects, and compiled chunks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +28,16 @@ static int at_panic(lua_State *L) {
 	__builtin_trap(); /* an error outside any protected call: a bug of ours */
 }
 
-/* Globals removed from the base library: each reaches the file system, or loads
- * modules by path. */
-static const char *const unsafe_globals[] = {"dofile", "loadfile", "module", NULL};
+/* Globals removed from the base library: each reaches the file system or loads
+ * modules by path; newproxy makes userdata with __gc, which could run a script's code
+ * during a later run's collection. */
+static const char *const unsafe_globals[] = {"dofile", "loadfile", "module", "newproxy", NULL};
+
+/* Registry keys. */
+#define PRISTINE_KEY "wasmkv.pristine" /* the globals as setup left them */
+#define ERRORS_KEY "wasmkv.errors"     /* this run's errors module (errors.c) */
+#define CHUNKS_KEY "wasmkv.chunks"     /* compiled chunks by name and source */
+#define MAX_CHUNKS 64
 
 static int setup(lua_State *L) {
 	static const luaL_Reg libs[] = {
@@ -71,6 +83,133 @@ static int setup(lua_State *L) {
 
 	wasmkv_open_errors(L);
 	wasmkv_store_metatable(L);
+	lua_pushvalue(L, LUA_GLOBALSINDEX);
+	lua_setfield(L, LUA_REGISTRYINDEX, PRISTINE_KEY);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, CHUNKS_KEY);
+	return 0;
+}
+
+/* copy pushes a shallow copy of the table at idx. */
+static void copy(lua_State *L, int idx) {
+	lua_newtable(L);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -4);
+	}
+}
+
+/* copy_field sets dst[name] to a copy of src[name]. */
+static void copy_field(lua_State *L, int src, int dst, const char *name) {
+	lua_getfield(L, src, name);
+	copy(L, lua_gettop(L));
+	lua_setfield(L, dst, name);
+	lua_pop(L, 1);
+}
+
+/* The global tables each run gets its own copy of. */
+static const char *const libraries[] = {
+	LUA_STRLIBNAME, LUA_TABLIBNAME, LUA_MATHLIBNAME, LUA_COLIBNAME, LUA_LOADLIBNAME, "errors", NULL};
+
+/* reset gives the run a fresh environment made from the pristine one. */
+static int reset(lua_State *L) {
+	int P, G, pkg, ppkg, loaded, i;
+	lua_settop(L, 0);
+	lua_getfield(L, LUA_REGISTRYINDEX, PRISTINE_KEY);
+	P = lua_gettop(L);
+	copy(L, P);
+	G = lua_gettop(L);
+	for (i = 0; libraries[i]; i++) copy_field(L, P, G, libraries[i]);
+	lua_pushvalue(L, G);
+	lua_setfield(L, G, "_G");
+	/* package: its own loaders and preload (require itself reads the pristine ones,
+	 * through its environment), and package.loaded is this run's registry._LOADED */
+	lua_getfield(L, G, LUA_LOADLIBNAME);
+	pkg = lua_gettop(L);
+	lua_getfield(L, P, LUA_LOADLIBNAME);
+	ppkg = lua_gettop(L);
+	copy_field(L, ppkg, pkg, "loaders");
+	copy_field(L, ppkg, pkg, "preload");
+	lua_newtable(L);
+	loaded = lua_gettop(L);
+	lua_pushvalue(L, G);
+	lua_setfield(L, loaded, "_G");
+	for (i = 0; libraries[i + 1]; i++) { /* not errors: require finds it in preload */
+		lua_getfield(L, G, libraries[i]);
+		lua_setfield(L, loaded, libraries[i]);
+	}
+	lua_pushvalue(L, loaded);
+	lua_setfield(L, pkg, "loaded");
+	lua_setfield(L, LUA_REGISTRYINDEX, "_LOADED");
+	lua_getfield(L, G, "errors");
+	lua_setfield(L, LUA_REGISTRYINDEX, ERRORS_KEY);
+	/* strings' methods come from this run's string table */
+	lua_pushliteral(L, "");
+	lua_createtable(L, 0, 1);
+	lua_getfield(L, G, LUA_STRLIBNAME);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lua_pop(L, 1);
+	lua_pushvalue(L, G);
+	lua_replace(L, LUA_GLOBALSINDEX);
+	lua_settop(L, 0);
+	/* a script may have stopped or retuned the collector */
+	lua_gc(L, LUA_GCRESTART, 0);
+	lua_gc(L, LUA_GCSETPAUSE, LUAI_GCPAUSE);
+	lua_gc(L, LUA_GCSETSTEPMUL, LUAI_GCMUL);
+	srand(1); /* math.random starts where it would in a new state */
+	return 0;
+}
+
+/* load pushes the compiled chunk, from the cache when this instance compiled the same
+ * name and source before, with this run's globals as its environment. It returns
+ * luaL_loadbuffer's status. */
+static int load(lua_State *L, span name, span src) {
+	int status;
+	lua_getfield(L, LUA_REGISTRYINDEX, CHUNKS_KEY);
+	lua_pushlstring(L, (const char *)name.p, name.n);
+	lua_pushliteral(L, "\0");
+	lua_pushlstring(L, (const char *)src.p, src.n);
+	lua_concat(L, 3);
+	lua_pushvalue(L, -1);
+	lua_rawget(L, -3);
+	if (lua_isfunction(L, -1)) {
+		lua_replace(L, -3);
+		lua_pop(L, 1);
+	} else {
+		lua_pop(L, 1);
+		lua_pushliteral(L, "@");
+		lua_pushlstring(L, (const char *)name.p, name.n);
+		lua_concat(L, 2);
+		status = luaL_loadbuffer(L, (const char *)src.p, src.n, lua_tostring(L, -1));
+		lua_remove(L, -2);
+		if (status != 0) {
+			lua_replace(L, -3);
+			lua_pop(L, 1);
+			return status;
+		}
+		/* chunks, key, fn: a full cache starts over */
+		{
+			int n = 0;
+			lua_pushnil(L);
+			while (lua_next(L, -4)) { lua_pop(L, 1); n++; }
+			if (n >= MAX_CHUNKS) {
+				lua_newtable(L);
+				lua_pushvalue(L, -1);
+				lua_setfield(L, LUA_REGISTRYINDEX, CHUNKS_KEY);
+				lua_replace(L, -4);
+			}
+		}
+		lua_pushvalue(L, -2);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, -5);
+		lua_replace(L, -3);
+		lua_pop(L, 1);
+	}
+	lua_pushvalue(L, LUA_GLOBALSINDEX);
+	lua_setfenv(L, -2);
 	return 0;
 }
 
@@ -154,11 +293,7 @@ static int execute(lua_State *L, span task) {
 	rdr r;
 	if (map_find(task, "name", &v)) span_text(v, &name);
 	if (map_find(task, "src", &v)) span_text(v, &src);
-	lua_pushliteral(L, "@");
-	lua_pushlstring(L, (const char *)name.p, name.n);
-	lua_concat(L, 2);
-	status = luaL_loadbuffer(L, (const char *)src.p, src.n, lua_tostring(L, -1));
-	lua_remove(L, -2);
+	status = load(L, name, src);
 	if (status == LUA_ERRMEM) return LUA_ERRMEM;
 	if (status != 0) {
 		finish_kind("Invalid", lua_tostring(L, -1));
@@ -202,12 +337,15 @@ static int execute(lua_State *L, span task) {
 
 __attribute__((export_name("run")))
 void run(void) {
-	lua_State *L = lua_newstate(l_alloc, NULL);
+	static lua_State *L;
 	response resp;
 	abierr e;
-	if (!L) out_of_memory();
-	lua_atpanic(L, at_panic);
-	if (lua_cpcall(L, setup, NULL) != 0) out_of_memory();
+	if (!L) {
+		if (!(L = lua_newstate(l_alloc, NULL))) out_of_memory();
+		lua_atpanic(L, at_panic);
+		if (lua_cpcall(L, setup, NULL) != 0) out_of_memory();
+	}
+	if (lua_cpcall(L, reset, NULL) != 0) out_of_memory();
 	wb_reset(&msg);
 	wb_head(&msg, 5, 1);
 	wb_key(&msg, "op");
@@ -217,5 +355,5 @@ void run(void) {
 	} else if (execute(L, resp.task) == LUA_ERRMEM) {
 		out_of_memory();
 	}
-	lua_close(L);
+	lua_settop(L, 0);
 }
