@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/govalue"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -234,7 +234,7 @@ func decodedEntries(t *testing.T, stores map[string][]engine.Entry) map[string][
 	for id, entries := range stores {
 		for _, e := range entries {
 			var v any
-			require.NoError(t, abi.ValueDecMode.Unmarshal(e.Value, &v))
+			require.NoError(t, govalue.Unmarshal(e.Value, &v))
 			out[id] = append(out[id], []any{e.Key, v, e.Version, e.ExpiresAt})
 		}
 	}
