@@ -2,6 +2,7 @@
  * the interchange rules of docs/abi.md, a depth limit, cycle detection, and the same
  * messages. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,8 +77,8 @@ static int is_ident(const char *s, size_t n) {
 	return 1;
 }
 
+/* appendf appends to the NUL-terminated dst, within cap. */
 static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-#include <stdarg.h>
 static void appendf(char *dst, size_t cap, const char *fmt, ...) {
 	size_t len = strlen(dst);
 	va_list ap;
