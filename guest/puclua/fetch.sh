@@ -3,6 +3,7 @@
 # through a private apt configuration (a deb-src entry made from the system's own Debian
 # entries), so the system's apt configuration is never touched.
 set -eu
+mkdir -p "$1"
 dir=$(cd "$1" && pwd)
 [ -f "$dir/src/src/lvm.c" ] && exit 0
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/apt/parts" "$dir/dl"
