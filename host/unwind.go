@@ -83,6 +83,12 @@ func (u *unwinders) get(mod api.Module) (*unwinder, error) {
 
 // instantiateUnwindModule registers the functions of unwindModule in r.
 func instantiateUnwindModule(ctx context.Context, r wazero.Runtime) error {
+	_, err := newUnwindModule(ctx, r)
+	return err
+}
+
+// newUnwindModule is instantiateUnwindModule, returning the module for its owner to close.
+func newUnwindModule(ctx context.Context, r wazero.Runtime) (api.Module, error) {
 	state := &unwinders{m: map[api.Module]*unwinder{}}
 	try := func(ctx context.Context, mod api.Module, stack []uint64) {
 		w, err := state.get(mod)
@@ -126,10 +132,11 @@ func instantiateUnwindModule(ctx context.Context, r wazero.Runtime) error {
 		sig := unwindFuncs[name]
 		b.NewFunctionBuilder().WithGoModuleFunction(fn, sig.params, sig.results).Export(name)
 	}
-	if _, err := b.Instantiate(ctx); err != nil {
-		return fmt.Errorf("host: instantiating %s: %w", unwindModule, err)
+	m, err := b.Instantiate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiating %s: %w", unwindModule, err)
 	}
-	return nil
+	return m, nil
 }
 
 // checkUnwindImport checks a guest's import from unwindModule, and that the guest
