@@ -302,3 +302,16 @@ if err then print(err:kind()) else print(type(v)) end`, key))
 		assert.Equal(t, outs[host.GuestGopherLua], outs[host.GuestPucLua], "%q", raw)
 	}
 }
+
+// TestValueLimitStopsEncoding: a table that shares its subtables encodes to 2^30 leaves;
+// each guest stops at the store's max_value_bytes instead of trying.
+func TestValueLimitStopsEncoding(t *testing.T) { eachGuest(t, testValueLimitStopsEncoding) }
+
+func testValueLimitStopsEncoding(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
+	mustRun(t, h, `local t = {1} for i = 1, 30 do t = {t, t} end
+show(require("store").get("app:cache"):set("dag", t))
+show(require("store").get("app:small"):set("k", string.rep("x", 65)))`,
+		`false err(Invalid,false,value: encoded value is larger than max_value_bytes 1048576)`,
+		`false err(Invalid,false,value: encoded value is larger than max_value_bytes 64)`)
+}

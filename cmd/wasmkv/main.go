@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/host"
@@ -71,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "", host.GuestGopherLua, host.GuestPucLua:
 	default:
 		fmt.Fprintf(stderr, "wasmkv: unknown guest %q (%s, %s)\n", *guest, host.GuestGopherLua, host.GuestPucLua)
+		return exitUsage
+	}
+	if err := checkFlags(*timeout, memoryLimit, outputLimit); err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
 	}
 	file := fs.Arg(0)
@@ -134,6 +139,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitScript
 	}
+}
+
+// checkFlags applies to the limit flags the ranges a config file's limits have.
+func checkFlags(timeout time.Duration, memoryLimit, outputLimit host.ByteSize) error {
+	for _, f := range []struct {
+		flag, setting string
+		v             int64
+	}{
+		{"--timeout", "timeout", int64(timeout)},
+		{"--memory-limit", "memory_limit", int64(memoryLimit)},
+		{"--output-limit", "output_limit", int64(outputLimit)},
+	} {
+		if err := host.CheckModuleLimit(f.setting, f.v); err != nil {
+			var ce *host.ConfigError
+			if errors.As(err, &ce) {
+				return fmt.Errorf("%s: %s", f.flag, ce.Msg)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func readConfig(path string) ([]byte, error) {

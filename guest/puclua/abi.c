@@ -294,6 +294,7 @@ int host_call(wbuf *b, response *resp, abierr *e) {
 			if (map_find(v, "retry", &x)) span_bool(x, &resp->err_retry);
 		} else if (KEY("ok")) span_bool(v, &resp->ok);
 		else if (KEY("h")) span_uint(v, &resp->h);
+		else if (KEY("maxval")) span_uint(v, &resp->maxval);
 		else if (KEY("val")) { resp->has_val = 1; resp->val = v; }
 		else if (KEY("task")) resp->task = v;
 		else if (KEY("entry")) resp->entry = v;

@@ -12,6 +12,7 @@
 typedef struct {
 	uint32_t h;
 	int released;
+	size_t maxval; /* the store's max_value_bytes, as open reported it (0: not reported) */
 } handle;
 
 static wbuf req;          /* the request being built */
@@ -96,15 +97,18 @@ static int store_open(lua_State *L) {
 	handle *s;
 	if (len == 0) return fail_msg(L, 0, "Invalid", "store id is empty");
 	wb_reset(&req);
-	wb_head(&req, 5, 2);
+	wb_head(&req, 5, 3);
 	wb_key(&req, "id");
 	wb_text(&req, id, len);
 	wb_key(&req, "op");
 	wb_uint(&req, OP_OPEN);
+	wb_key(&req, "limits");
+	wb_bool(&req, 1);
 	if (!call(L, &resp, 0, &n)) return n;
 	s = lua_newuserdata(L, sizeof *s);
 	s->h = (uint32_t)resp.h;
 	s->released = 0;
+	s->maxval = resp.maxval < MAX_REQUEST_BYTES ? (size_t)resp.maxval : MAX_REQUEST_BYTES;
 	luaL_getmetatable(L, STORE_TYPE);
 	lua_setmetatable(L, -2);
 	return 1;
@@ -149,11 +153,12 @@ static const char *ttl_millis(double ttl, int64_t *ms) {
 	return NULL;
 }
 
-/* put_value encodes argument 3 into the request as "val". */
-static const char *put_value(lua_State *L) {
+/* put_value encodes argument 3 into the request as "val": present, storable, and no
+ * larger than the store takes (else than a request can carry). */
+static const char *put_value(lua_State *L, handle *s) {
 	if (lua_isnoneornil(L, 3)) return "value is required";
 	wb_key(&req, "val");
-	if (!value_encode(L, 3, &req, errtext, sizeof errtext)) return errtext;
+	if (!value_encode(L, 3, &req, s->maxval ? s->maxval : MAX_REQUEST_BYTES, errtext, sizeof errtext)) return errtext;
 	return NULL;
 }
 
@@ -174,7 +179,7 @@ static int s_set(lua_State *L) {
 	wb_key(&req, "key");
 	wb_bytes(&req, key, klen);
 	if (ttl) { wb_key(&req, "ttl"); wb_uint(&req, (uint64_t)ttl); }
-	if ((bad = put_value(L))) return fail_msg(L, 1, "Invalid", bad);
+	if ((bad = put_value(L, s))) return fail_msg(L, 1, "Invalid", bad);
 	if (!call(L, &resp, 1, &n)) return n;
 	lua_pushboolean(L, 1);
 	return 1;
@@ -285,7 +290,7 @@ static int s_put(lua_State *L) {
 	wb_key(&req, "key");
 	wb_bytes(&req, key, klen);
 	if (ttl) { wb_key(&req, "ttl"); wb_uint(&req, (uint64_t)ttl); }
-	if ((bad = put_value(L))) return fail_msg(L, 0, "Invalid", bad);
+	if ((bad = put_value(L, s))) return fail_msg(L, 0, "Invalid", bad);
 	if (ver) { wb_key(&req, "ifver"); wb_text(&req, ver, verlen); }
 	if (absent) { wb_key(&req, "absent"); wb_bool(&req, 1); }
 	if (!call(L, &resp, 0, &n)) return n;

@@ -56,9 +56,20 @@ typedef struct {
 	int keyidx[MAX_VALUE_DEPTH];    /* stack index of the key being written, or 0 */
 	long arridx[MAX_VALUE_DEPTH];   /* the array index, when keyidx is 0 */
 	long padding;
+	size_t start, limit;            /* where the value begins in b, its most bytes */
 	char *msg;
 	size_t msgcap;
 } encoder;
+
+/* over reports whether the value would pass its limit with extra more bytes. */
+static int over(encoder *e, size_t extra) {
+	return e->limit > 0 && e->b->n - e->start + extra > e->limit;
+}
+
+static int too_large(encoder *e) {
+	snprintf(e->msg, e->msgcap, "value: encoded value is larger than max_value_bytes %zu", e->limit);
+	return 0;
+}
 
 static int is_ident(const char *s, size_t n) {
 	static const char *const kw[] = {"and", "break", "do", "else", "elseif", "end", "false", "for",
@@ -232,10 +243,12 @@ static int enc_table(encoder *e, int t) {
 
 static int enc_value(encoder *e, int idx) {
 	lua_State *L = e->L;
+	if (over(e, 0)) return too_large(e);
 	switch (lua_type(L, idx)) {
 	case LUA_TSTRING: {
 		size_t len;
 		const char *s = lua_tolstring(L, idx, &len);
+		if (over(e, len)) return too_large(e);
 		put_string(e->b, s, len);
 		return 1;
 	}
@@ -251,12 +264,16 @@ static int enc_value(encoder *e, int idx) {
 	}
 }
 
-int value_encode(lua_State *L, int idx, wbuf *b, char *msg, size_t msgcap) {
+int value_encode(lua_State *L, int idx, wbuf *b, size_t limit, char *msg, size_t msgcap) {
 	encoder e;
 	memset(&e, 0, sizeof e);
 	e.L = L; e.b = b; e.msg = msg; e.msgcap = msgcap;
+	e.start = b->n;
+	e.limit = limit;
 	if (idx < 0) idx = lua_gettop(L) + idx + 1;
-	return enc_value(&e, idx);
+	if (!enc_value(&e, idx)) return 0;
+	if (over(&e, 0)) return too_large(&e);
+	return 1;
 }
 
 /* ---- decoding ---- */

@@ -77,6 +77,7 @@ typedef struct {
 	int ok;
 	uint64_t h;
 	int has_val;
+	uint64_t maxval; /* open with limits: the store's max_value_bytes */
 	span val, task, entry, page, info;
 } response;
 
@@ -102,9 +103,11 @@ int wasmkv_type_error(lua_State *L, int n, const char *fname, const char *want, 
 int wasmkv_open_store(lua_State *L);
 void wasmkv_store_metatable(lua_State *L);
 
-/* Values (luacbor's rules). encode returns 0 and pushes nothing on success; on failure
- * it writes the message ("value.a[2]: cyclic table") into msg. */
-int value_encode(lua_State *L, int idx, wbuf *b, char *msg, size_t msgcap);
+/* Values (luacbor's rules). encode appends the value to b and returns 1; on failure it
+ * writes the message ("value.a[2]: cyclic table") into msg and returns 0. A value that
+ * would take more than limit bytes (0: no limit) fails as soon as it passes it. */
+int value_encode(lua_State *L, int idx, wbuf *b, size_t limit, char *msg, size_t msgcap);
+#define MAX_REQUEST_BYTES (16u << 20) /* abi.MaxRequestBytes */
 /* decode pushes the value, or returns 0 with a message in msg. */
 int value_decode(lua_State *L, span v, char *msg, size_t msgcap);
 
