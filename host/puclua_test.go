@@ -100,6 +100,10 @@ print(n)`, perRun)
 	// The fastest of each group: load on the machine only ever adds time.
 	early, late := slices.Min(times[1:4]), slices.Min(times[7:])
 	t.Logf("10,000 pcall(error) per run: early %v, late %v (%.2f µs per pcall)", early, late, float64(late.Microseconds())/perRun)
+	if raceEnabled {
+		t.Log("timing not compared under the race detector (race_test.go)")
+		return
+	}
 	assert.Less(t, late, 3*early, "pcall+error got slower as errors accumulated: %v", times)
 }
 
