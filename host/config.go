@@ -83,6 +83,9 @@ type ModuleConfig struct {
 	// Guest is the Lua guest that runs the module's scripts: gopher-lua (default) or
 	// puc-lua.
 	Guest string `yaml:"guest"`
+	// Preemption is how a run past its deadline is stopped: "countdown" (the default)
+	// or "exit-checks" (wazero's own checks, slower). See host/preempt.go.
+	Preemption Preemption `yaml:"preemption"`
 }
 
 // Defaults of a store's limits.
@@ -206,6 +209,9 @@ func (c *Config) validate() error {
 		}
 		if err := c.Modules[name].checkLimits(name); err != nil {
 			return err
+		}
+		if err := c.Modules[name].Preemption.validate(); err != nil {
+			return configErrorf("module %q: %v", name, err)
 		}
 	}
 	if err := c.checkRedisPrefixes(); err != nil {

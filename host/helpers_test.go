@@ -70,7 +70,7 @@ func newHost(t testing.TB, cfgYAML string, opts ...host.Option) *host.Host {
 
 func newClockHost(t testing.TB, opts ...host.Option) (*host.Host, *engine.ManualClock) {
 	clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
-	return newHost(t, testConfig, append([]host.Option{host.WithClock(clock)}, opts...)...), clock
+	return newHost(t, testConfig, append(opts, host.WithClock(clock))...), clock
 }
 
 // guests are the built-in Lua guests that every Lua test runs against.
@@ -82,6 +82,13 @@ func eachGuest(t *testing.T, test func(t *testing.T, guest string)) {
 	for _, g := range guests {
 		t.Run(g, func(t *testing.T) { test(t, g) })
 	}
+}
+
+// eachGuestAndPreemption runs test once per Lua guest and preemption mode.
+func eachGuestAndPreemption(t *testing.T, test func(t *testing.T, guest string, mode host.Preemption)) {
+	eachGuest(t, func(t *testing.T, guest string) {
+		forEachPreemption(t, func(t *testing.T, mode host.Preemption) { test(t, guest, mode) })
+	})
 }
 
 // byGuest picks the expectation of the guest under test, where the two guests differ

@@ -23,11 +23,11 @@ func runErr(t *testing.T, err error) *host.RunError {
 }
 
 // TestTimeout: a stuck guest is stopped by the host within 100 ms of its deadline,
-// whether it spins in Lua or keeps calling the store.
-func TestTimeout(t *testing.T) { eachGuest(t, testTimeout) }
+// whether it spins in Lua or keeps calling the store, in either preemption mode.
+func TestTimeout(t *testing.T) { eachGuestAndPreemption(t, testTimeout) }
 
-func testTimeout(t *testing.T, guest string) {
-	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
+func testTimeout(t *testing.T, guest string, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	for _, tc := range []struct{ name, src string }{
 		{"busy loop", `while true do end`},
 		{"store loop", `local c = require("store").get("app:cache") while true do c:set("k", 1) c:get("k") end`},
@@ -52,10 +52,10 @@ func testTimeout(t *testing.T, guest string) {
 // under -race it is slower than in production.
 const instantiateAllowance = 2 * time.Second
 
-func TestCancel(t *testing.T) { eachGuest(t, testCancel) }
+func TestCancel(t *testing.T) { eachGuestAndPreemption(t, testCancel) }
 
-func testCancel(t *testing.T, guest string) {
-	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
+func testCancel(t *testing.T, guest string, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	require.NoError(t, h.Prewarm(context.Background(), "test", 1)) // so the cancel hits the script
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
@@ -67,6 +67,12 @@ func testCancel(t *testing.T, guest string) {
 	err = h.Run(ctx, host.Script{Module: "cold", Name: "x.lua", Source: []byte(`x = 1`)})
 	re = runErr(t, err)
 	assert.Equal(t, abi.Canceled, re.Kind)
+
+	// Cancelled while its sandbox (a memory limit not used yet) would have to compile.
+	err = h.Run(ctx, host.Script{Module: "cold", Name: "x.lua", Source: []byte(`x = 1`), MemoryLimit: 48 << 20})
+	re = runErr(t, err)
+	assert.Equal(t, abi.Canceled, re.Kind)
+	assert.Contains(t, re.Message, "before it started")
 }
 
 // TestMemoryLimit: the guest hits its memory limit with a clear error; the host's heap

@@ -51,10 +51,12 @@ show(require("store").get("app:cache"):set("k", 1), errors.new("CONFLICT", "m"):
 
 // TestPoolDiscardsBrokenInstances: an instance that timed out or hit its memory limit
 // is never reused; a script error does not break an instance.
-func TestPoolDiscardsBrokenInstances(t *testing.T) { eachGuest(t, testPoolDiscardsBrokenInstances) }
+func TestPoolDiscardsBrokenInstances(t *testing.T) {
+	eachGuestAndPreemption(t, testPoolDiscardsBrokenInstances)
+}
 
-func testPoolDiscardsBrokenInstances(t *testing.T, guest string) {
-	h := newHost(t, testConfig+"modules:\n  m: {memory_limit: 32MiB}\n", host.WithDefaultGuest(guest))
+func testPoolDiscardsBrokenInstances(t *testing.T, guest string, mode host.Preemption) {
+	h := newHost(t, testConfig+"modules:\n  m: {memory_limit: 32MiB}\n", host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	run := func(src string, timeout time.Duration) error {
 		return h.Run(ctx, host.Script{Module: "m", Name: "x.lua", Source: []byte(src), Timeout: timeout})

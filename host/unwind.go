@@ -110,10 +110,9 @@ func newUnwindModule(ctx context.Context, r wazero.Runtime) (api.Module, error) 
 		copy(params, stack[:3])
 		sp := w.sp.Get()
 		w.depth++
-		// Without ctx's cancellation: the run's own call already watches it and closes the
-		// instance, which stops this nested call too; a watcher per pcall would cost a
-		// goroutine each.
-		err = fn.CallWithStack(context.WithoutCancel(ctx), params)
+		// The run's own ctx: the countdown's checks inside the nested call read its
+		// deadline there.
+		err = fn.CallWithStack(ctx, params)
 		w.depth--
 		switch {
 		case err == nil:
@@ -145,15 +144,15 @@ func checkUnwindImport(m wazero.CompiledModule, f api.FunctionDefinition) error 
 	mod, name, _ := f.Import()
 	want, ok := unwindFuncs[name]
 	if !ok {
-		return &GuestError{fmt.Sprintf("imports unknown function %s.%s", mod, name)}
+		return &GuestError{Msg: fmt.Sprintf("imports unknown function %s.%s", mod, name)}
 	}
 	if !slices.Equal(f.ParamTypes(), want.params) || !slices.Equal(f.ResultTypes(), want.results) {
-		return &GuestError{fmt.Sprintf("imports %s.%s with signature %s, want %s", mod, name,
+		return &GuestError{Msg: fmt.Sprintf("imports %s.%s with signature %s, want %s", mod, name,
 			signature(f.ParamTypes(), f.ResultTypes()), signature(want.params, want.results))}
 	}
 	p, ok := m.ExportedFunctions()[unwindProtected]
 	if !ok || !slices.Equal(p.ParamTypes(), []api.ValueType{i32, i32, i32}) || len(p.ResultTypes()) != 0 {
-		return &GuestError{fmt.Sprintf("imports %s.%s but does not export function %q (func (param i32 i32 i32))", mod, name, unwindProtected)}
+		return &GuestError{Msg: fmt.Sprintf("imports %s.%s but does not export function %q (func (param i32 i32 i32))", mod, name, unwindProtected)}
 	}
 	return nil
 }
