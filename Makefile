@@ -70,6 +70,8 @@ bench: guest plugins tools
 	$(GO) run ./bench/table
 	$(GO) run ./bench/servetable
 
+include guest/puclua/build.mk
+
 check: guest
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guest/... ./abi/... ./examples/plugin-go/
