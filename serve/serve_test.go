@@ -506,3 +506,33 @@ func TestDrainTimeout(t *testing.T) {
 	assert.Error(t, <-done, "the cut-off request gets no answer")
 	require.NoError(t, s.Close(context.Background()))
 }
+
+// The same handler contract holds on the PUC Lua guest (which has no json module).
+func TestPucLuaGuest(t *testing.T) {
+	_, ts, _ := start(t, files(t, `
+stores:
+  app: {kind: memory}
+policies:
+  - {name: p, effect: allow, modules: ["c.*"], resources: ["app"]}
+modules:
+  c.h: {guest: puc-lua}
+routes:
+  - {method: POST, path: "/c/{id}", module: c.h, script: h.lua}
+`, map[string]string{"h.lua": `local req = ...
+		if req.query.fail then return nil, errors.new(req.query.fail[1], "secret") end
+		if req.query.raise then error("secret") end
+		local app = assert(require("store").get("app"))
+		local n = assert(app:incr("n:" .. req.params.id, 1))
+		return {status = 201, headers = {["x-n"] = tostring(n)},
+			body = req.method .. " " .. req.params.id .. " " .. req.body .. " " .. req.headers["x-a"]}`}))
+	a := do(t, "POST", ts.URL+"/c/7", "hi", "X-A", "b")
+	require.Equal(t, 201, a.code, a.body)
+	assert.Equal(t, "POST 7 hi b", a.body)
+	assert.Equal(t, "1", a.header.Get("X-N"))
+	assert.Equal(t, "2", do(t, "POST", ts.URL+"/c/7", "hi", "X-A", "b").header.Get("X-N"))
+	assert.Equal(t, 404, do(t, "POST", ts.URL+"/c/7?fail=NotFound", "").code)
+	assert.Equal(t, 409, do(t, "POST", ts.URL+"/c/7?fail=Conflict", "").code)
+	a = do(t, "POST", ts.URL+"/c/7?raise=1", "")
+	assert.Equal(t, 500, a.code)
+	assert.NotContains(t, a.body, "secret")
+}
