@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -177,4 +178,77 @@ func StartSessionServe(ctx context.Context, root string) (string, *serve.Server,
 		return "", nil, nil, err
 	}
 	return base, s, func() { stop(); s.Close(ctx) }, nil
+}
+
+// GuestsConfig serves the session handler through each Lua guest, one module per guest,
+// with a handler both guests can run: the PUC Lua guest has no json module, so it writes
+// its small JSON object by hand. PUT /sessions/{id} (the example's, on gopher-lua)
+// creates a session both read, as the store is shared.
+const GuestsConfig = `
+stores:
+  sessions: {kind: memory, max_size: 100000}
+policies:
+  - {name: web, effect: allow, modules: ["web.*"], resources: ["sessions"]}
+modules:
+  web.gopher: {timeout: 2s, pool_size: 8, prewarm: 2, guest: gopher-lua}
+  web.puc: {timeout: 2s, pool_size: 8, prewarm: 2, guest: puc-lua}
+routes:
+  - {method: PUT, path: "/sessions/{id}", module: web.gopher, script: session_put.lua}
+  - {method: GET, path: "/gopher-lua/sessions/{id}", module: web.gopher, script: session_plain.lua}
+  - {method: GET, path: "/puc-lua/sessions/{id}", module: web.puc, script: session_plain.lua}
+`
+
+// SessionPlain is the session handler without the json module.
+const SessionPlain = `local store = require("store")
+local req = ...
+local sessions = assert(store.get("sessions"))
+local id = req.params.id
+local s, err = sessions:get("session:" .. id)
+if s == nil then
+  return nil, err
+end
+local hits = assert(sessions:incr("hits:" .. id, 1))
+local function q(v) return '"' .. string.gsub(v, '[%c"\\]', function(c) return string.format("\\u%04x", string.byte(c)) end) .. '"' end
+return {
+  status = 200,
+  headers = {["content-type"] = "application/json"},
+  body = "{" .. '"id":' .. q(id) .. ',"user":' .. q(s.user) .. ',"hits":' .. string.format("%d", hits) .. "}",
+}
+`
+
+// StartGuestsServe runs GuestsConfig in dir (a temporary directory) with the example's
+// PUT handler, and creates session s1. Its routes are /<guest>/sessions/{id}.
+func StartGuestsServe(ctx context.Context, root, dir string) (string, func(), error) {
+	put, err := os.ReadFile(filepath.Join(root, "examples", "serve", "handlers", "session_put.lua"))
+	if err != nil {
+		return "", nil, err
+	}
+	for name, b := range map[string][]byte{"wasmkv.yaml": []byte(GuestsConfig), "session_plain.lua": []byte(SessionPlain), "session_put.lua": put} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return "", nil, err
+		}
+	}
+	s, err := serve.New(ctx, filepath.Join(dir, "wasmkv.yaml"), serve.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return "", nil, err
+	}
+	base, stop, err := Listen(s)
+	if err != nil {
+		s.Close(ctx)
+		return "", nil, err
+	}
+	req, _ := http.NewRequest("PUT", base+"/sessions/s1", strings.NewReader(`{"user":"ada"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			err = fmt.Errorf("creating the session: status %d", resp.StatusCode)
+		}
+	}
+	if err != nil {
+		stop()
+		s.Close(ctx)
+		return "", nil, err
+	}
+	return base, func() { stop(); s.Close(ctx) }, nil
 }
