@@ -115,12 +115,15 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := options{clock: engine.SystemClock(), logger: slog.Default(), guest: guestWasm, memory: DefaultMemoryLimit}
+	o := options{clock: engine.SystemClock(), logger: slog.Default(), memory: DefaultMemoryLimit}
 	if dir, err := os.UserCacheDir(); err == nil {
 		o.cacheDir = filepath.Join(dir, "wasmkv", "wazero")
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.guest == nil {
+		o.guest = embeddedGuest(luaGuest)
 	}
 	set, err := policy.Compile(cfg.Policies)
 	if err != nil {
