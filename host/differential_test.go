@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
 	"github.com/wasmkv/wasmkv/host"
 )
@@ -128,7 +129,7 @@ type differentialOutcome struct {
 
 // runDifferential runs the scripts in order on h and returns their outcomes and every
 // store's entries afterwards.
-func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[string][]engine.Entry) {
+func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[string][]host.Entry) {
 	ctx := context.Background()
 	outcomes := make([]differentialOutcome, len(differentialScripts))
 	for i, s := range differentialScripts {
@@ -140,14 +141,19 @@ func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[str
 			outcomes[i].err = fmt.Sprintf("%T %v", err, err)
 		}
 	}
-	stores := map[string][]engine.Entry{}
+	stores := map[string][]host.Entry{}
 	for _, id := range []string{"app:cache", "app:small", "app:lru"} {
 		s, ok := h.Store(id)
 		require.True(t, ok, id)
-		page, err := s.Engine().List(ctx, engine.ListOptions{Limit: 10000})
-		require.NoError(t, err)
-		require.False(t, page.HasMore)
-		stores[id] = page.Items
+		for after := ""; ; {
+			page, err := s.List(ctx, host.ListOptions{After: after, Limit: abi.MaxListLimit})
+			require.NoError(t, err)
+			stores[id] = append(stores[id], page.Items...)
+			if !page.HasMore {
+				break
+			}
+			after = page.Cursor
+		}
 	}
 	return outcomes, stores
 }
@@ -167,7 +173,7 @@ func TestDifferentialEngines(t *testing.T) {
 	var (
 		wg                     sync.WaitGroup
 		interpOut, compOut     []differentialOutcome
-		interpStore, compStore map[string][]engine.Entry
+		interpStore, compStore map[string][]host.Entry
 	)
 	start := time.Now()
 	interp := newDiffHost(host.WithInterpreter())
