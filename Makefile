@@ -23,8 +23,9 @@ GUESTS := host/guest.wasm.gz
 # The builds are reproducible: the same sources and toolchain give the same bytes in any
 # directory on any machine (-trimpath; no VCS stamp; the wasm feature set pinned; gzip
 # by internal/gzip, with no name or time in its header). The Go guests are built by the
-# toolchain go.mod names, which the go command fetches if this one differs.
-GUEST_TOOLCHAIN := go$(shell sed -n 's/^go //p' go.mod)
+# toolchain go.mod names (its toolchain line, else its go line), which the go command
+# fetches if this one differs.
+GUEST_TOOLCHAIN := $(or $(shell sed -n 's/^toolchain //p' go.mod),go$(shell sed -n 's/^go //p' go.mod))
 GO_GUEST = GOTOOLCHAIN=$(GUEST_TOOLCHAIN) GOOS=wasip1 GOARCH=wasm GOWASM= GOFLAGS= CGO_ENABLED=0 \
 	$(GO) build -buildmode=c-shared -trimpath -buildvcs=false
 
