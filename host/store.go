@@ -11,6 +11,7 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/govalue"
 )
 
 // Store is one configured store: an engine and the limits the host enforces on it.
@@ -18,9 +19,9 @@ import (
 // Its methods are the Go side of the store, for applications that share data with their
 // scripts. They are the operations of the Lua API with its rules and limits (key and
 // value sizes, the ttl range, list limits), minus the policy: Go callers are trusted.
-// Values are encoded with abi.EncMode and decoded with abi.ValueDecMode, exactly as
-// scripts' values are, so either side reads what the other wrote. Every error they
-// return is an *Error with the kind a script would see.
+// Values are encoded and decoded by package govalue and checked by the rules scripts'
+// values are, so either side reads what the other wrote. Every error they return is an
+// *Error with the kind and message a script would see.
 type Store struct {
 	id     string
 	engine engine.Engine
@@ -107,7 +108,7 @@ type Entry struct {
 
 // Decode decodes the entry's value into v, as Store.Get does.
 func (e Entry) Decode(v any) error {
-	if err := abi.ValueDecMode.Unmarshal(e.Value, v); err != nil {
+	if err := govalue.Unmarshal(e.Value, v); err != nil {
 		return abi.NewError(abi.Invalid, fmt.Sprintf("value of key %s does not decode into %T: %v", quoteKey(e.Key), v, err))
 	}
 	return nil
@@ -166,7 +167,7 @@ func (s *Store) Set(ctx context.Context, key string, v any, ttl time.Duration) e
 
 // Has reports whether key holds a live value.
 func (s *Store) Has(ctx context.Context, key string) (bool, error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := abi.CheckKey(key, s.maxKeyBytes); e != nil {
 		return false, e
 	}
 	ok, err := s.engine.Has(ctx, key)
@@ -178,7 +179,7 @@ func (s *Store) Has(ctx context.Context, key string) (bool, error) {
 
 // Delete removes key and reports whether a live value was removed.
 func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := abi.CheckKey(key, s.maxKeyBytes); e != nil {
 		return false, e
 	}
 	ok, err := s.engine.Delete(ctx, key)
@@ -191,7 +192,7 @@ func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
 // Entry returns key's value with its version and ttl. found is false when the key is
 // missing or expired.
 func (s *Store) Entry(ctx context.Context, key string) (e Entry, found bool, err error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := abi.CheckKey(key, s.maxKeyBytes); e != nil {
 		return Entry{}, false, e
 	}
 	ent, ok, gerr := s.engine.Get(ctx, key)
@@ -230,7 +231,7 @@ func (s *Store) Put(ctx context.Context, key string, v any, opts PutOptions) (En
 // counts as 0 and takes ttl; an existing key keeps its expiry. A value that is not a
 // number is Invalid, and stays as it was.
 func (s *Store) Incr(ctx context.Context, key string, delta float64, ttl time.Duration) (float64, error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := abi.CheckKey(key, s.maxKeyBytes); e != nil {
 		return 0, e
 	}
 	ttl, e := checkTTL(ttl)
@@ -277,71 +278,36 @@ func (s *Store) Info() abi.Info {
 // The checks below are the store's rules, shared by the Go methods above and by the
 // guest's requests (ops.go), which run them before the policy decides.
 
-// checkKey applies the key rules that every key operation shares.
-func (s *Store) checkKey(key []byte) *abi.Error {
-	switch {
-	case len(key) == 0:
-		return abi.NewError(abi.Invalid, "key is empty")
-	case len(key) > s.maxKeyBytes:
-		return abi.NewError(abi.Invalid, fmt.Sprintf("key is %d bytes, longer than max_key_bytes %d", len(key), s.maxKeyBytes))
-	}
-	return nil
-}
-
-// checkValue applies the value rules: present, within max_value_bytes, and one
-// well-formed CBOR item within the value limits.
-func (s *Store) checkValue(val []byte) *abi.Error {
-	switch {
-	case len(val) == 0:
-		return abi.NewError(abi.Invalid, "value is required")
-	case len(val) > s.maxValueBytes:
-		return abi.NewError(abi.Invalid, fmt.Sprintf("value: encoded value is %d bytes, larger than max_value_bytes %d", len(val), s.maxValueBytes))
-	}
-	if err := abi.CheckValue(val); err != nil {
-		return abi.NewError(abi.Invalid, "value: "+err.Error())
-	}
-	return nil
-}
-
 // checkWrite checks a Go write's key and ttl, then encodes v and checks the value. It
 // returns the value and the ttl to write.
 func (s *Store) checkWrite(key string, v any, ttl time.Duration) ([]byte, time.Duration, *abi.Error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := abi.CheckKey(key, s.maxKeyBytes); e != nil {
 		return nil, 0, e
 	}
 	ttl, e := checkTTL(ttl)
 	if e != nil {
 		return nil, 0, e
 	}
-	val, err := abi.EncMode.Marshal(v)
+	val, err := govalue.Marshal(v)
 	if err != nil {
 		return nil, 0, abi.NewError(abi.Invalid, "value: "+err.Error())
 	}
-	if e := s.checkValue(val); e != nil {
+	if e := abi.CheckValue(val, s.maxValueBytes); e != nil {
 		return nil, 0, e
 	}
 	return val, ttl, nil
 }
 
-// maxTTL is 100 years, the longest ttl a store accepts.
-const maxTTL = 3_153_600_000 * time.Second
-
-// checkTTL checks a Go caller's ttl by the rules and words of a script's, and rounds it
-// to whole milliseconds as the guest does (a positive ttl lasts at least 1 ms): the
-// ABI's and Redis's resolution, so a Go write expires when a script's write with the
-// same ttl does, on every engine.
+// checkTTL checks a Go caller's ttl by the rule of a script's, abi.TTLMillis, and
+// rounds it to whole milliseconds the same way (a positive ttl lasts at least 1 ms):
+// the ABI's and Redis's resolution, so a Go write expires when a script's write with
+// the same ttl does, on every engine.
 func checkTTL(ttl time.Duration) (time.Duration, *abi.Error) {
-	switch {
-	case ttl < 0:
-		return 0, abi.NewError(abi.Invalid, "ttl must not be negative")
-	case ttl > maxTTL:
-		return 0, abi.NewError(abi.Invalid, fmt.Sprintf("ttl must be at most %d seconds (100 years)", maxTTL/time.Second))
+	ms, e := abi.TTLMillis(ttl.Seconds())
+	if e != nil {
+		return 0, e
 	}
-	ms := ttl.Round(time.Millisecond)
-	if ttl > 0 && ms == 0 {
-		ms = time.Millisecond
-	}
-	return ms, nil
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 // checkPut refuses a put with both conditions.
