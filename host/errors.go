@@ -16,14 +16,17 @@ import (
 //	if errors.As(err, &e) && e.Retryable { ... }
 type Error = abi.Error
 
-// startError gives a kind to a failure to start a run: creating its instance was
-// canceled, took too long, or failed (a guest whose start traps or whose imports this
-// host lacks).
+// startError gives a kind to a failure to start a run: its limits are out of range,
+// or creating its instance was canceled, took too long, or failed (a guest whose start
+// traps or whose imports this host lacks).
 func startError(err error) *Error {
 	var e *Error
+	var ce *ConfigError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &ce): // a Script's limits out of their ranges
+		return abi.NewError(abi.Invalid, ce.Msg)
 	case errors.Is(err, context.Canceled):
 		return abi.NewError(abi.Canceled, "script canceled before it started: "+err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
@@ -35,7 +38,8 @@ func startError(err error) *Error {
 // Run runs a script in a new sandboxed instance and waits for it to finish. Every error
 // is an *Error: the script's own (raised, or returned as nil, err), Timeout when its
 // timeout was hit, Canceled when ctx was, Internal when the host stopped a guest that
-// broke a limit or its contract, Invalid for a script without a module.
+// broke a limit or its contract, Invalid for a script without a module or with limits
+// out of their ranges.
 func (h *Host) Run(ctx context.Context, s Script) error {
 	if s.Module == "" {
 		return abi.NewError(abi.Invalid, "a script needs a module name")

@@ -36,9 +36,17 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 			}
 			req.Err.Kind = k
 		}
+		if req.Err != nil {
+			// The guest should have cut it (abi.MaxErrorMessageBytes); a hostile one did not.
+			req.Err.Message = abi.CutMessage(req.Err.Message)
+		}
 		inst.finished, inst.result = true, req.Err
 	case abi.OpOpen:
-		resp.Handle, resp.Err = inst.open(req.ID)
+		var maxValue int64
+		resp.Handle, maxValue, resp.Err = inst.open(req.ID)
+		if req.Limits {
+			resp.MaxValueBytes = maxValue
+		}
 	case abi.OpRelease:
 		inst.release(req.Handle)
 		resp.OK = true
@@ -55,18 +63,22 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 
 // open is store.get(id). The permission check comes before the existence check, so a
 // module cannot probe which store ids exist.
-func (inst *instance) open(id string) (uint32, *abi.Error) {
+func (inst *instance) open(id string) (uint32, int64, *abi.Error) {
 	if id == "" {
-		return 0, abi.NewError(abi.Invalid, "store id is empty")
+		return 0, 0, abi.NewError(abi.Invalid, "store id is empty")
 	}
 	if e := inst.authorize(policy.Request{Action: policy.ActionStoreGet, Resource: id}); e != nil {
-		return 0, e
+		return 0, 0, e
 	}
 	s, ok := inst.host.stores[id]
 	if !ok {
-		return 0, abi.NewError(abi.NotFound, fmt.Sprintf("store %q not found", id))
+		return 0, 0, abi.NewError(abi.NotFound, fmt.Sprintf("store %q not found", id))
 	}
-	return inst.newHandle(s)
+	h, e := inst.newHandle(s)
+	if e != nil {
+		return 0, 0, e
+	}
+	return h, int64(s.maxValueBytes), nil
 }
 
 // maxHandles bounds the stores one run holds open at once, so a loop of store.get cannot
@@ -273,8 +285,7 @@ func (inst *instance) authorize(r policy.Request) *abi.Error {
 		return nil
 	}
 	inst.policy.Denied.Add(1)
-	inst.log.Info("permission denied", "module", r.Module, "action", r.Action,
-		"resource", r.Resource, "key", r.Key, "prefix", r.Prefix, "policy", d.Policy)
+	inst.logDenial(r, d.Policy)
 	return abi.NewError(abi.PermissionDenied, fmt.Sprintf("permission denied: %s on %q", r.Action, r.Resource))
 }
 

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"fmt"
 	"io"
 	"slices"
@@ -111,6 +112,7 @@ func (p *pool) instantiate(ctx context.Context) (*pooled, error) {
 	mc := wazero.NewModuleConfig().
 		WithName(fmt.Sprintf("%s#%d", p.module, p.h.seq.Add(1))).
 		WithStartFunctions(abi.ExportInitialize).
+		WithRandSource(cryptorand.Reader). // wazero's default is the same in every instance
 		WithStdout(pi.stdout).
 		WithStderr(pi.stderr)
 	mod, err := p.sb.rt.InstantiateModule(ctx, p.sb.guest, mc)

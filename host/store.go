@@ -12,6 +12,7 @@ import (
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
 	"github.com/wasmkv/wasmkv/govalue"
+	"github.com/wasmkv/wasmkv/policy"
 )
 
 // Store is one configured store: an engine and the limits the host enforces on it.
@@ -54,11 +55,16 @@ func newStore(id string, sc StoreConfig, clock engine.Clock) (*Store, error) {
 
 func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, error) {
 	if sc.Kind != "redis" {
+		var protect func(string) bool
+		if len(sc.Protect) > 0 {
+			protect = policy.GlobMatcher(sc.Protect)
+		}
 		return engine.NewMemory(engine.MemoryOptions{
 			MaxSize:         sc.MaxSize,
 			CleanupInterval: sc.CleanupInterval,
 			Eviction:        sc.Eviction,
 			Clock:           clock,
+			Protect:         protect,
 		})
 	}
 	password := sc.Password
@@ -70,7 +76,7 @@ func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, er
 	}
 	prefix := sc.KeyPrefix
 	if prefix == "" {
-		prefix = "wasmkv:" + id + ":"
+		prefix = engine.DefaultRedisKeyPrefix(id)
 	}
 	return engine.NewRedis(engine.RedisOptions{
 		Address: sc.Address, URL: sc.URL, Username: sc.Username, Password: password,
@@ -378,6 +384,11 @@ type errNotNumber struct{ key string }
 
 func (e errNotNumber) Error() string { return "not a number" }
 
+// errOverflow is an incr whose result is too large for a number: the value stays.
+type errOverflow struct{}
+
+func (errOverflow) Error() string { return "overflow" }
+
 // incr adds delta to the number at key, atomically.
 func (s *Store) incr(ctx context.Context, key string, delta float64, ttl time.Duration) (float64, *abi.Error) {
 	var result float64
@@ -391,13 +402,19 @@ func (s *Store) incr(ctx context.Context, key string, delta float64, ttl time.Du
 			return nil, 0, errNotNumber{key}
 		}
 		result = n + delta
+		if math.IsInf(result, 0) {
+			return nil, 0, errOverflow{}
+		}
 		// An existing key keeps its expiry; ttl only applies to a new key.
 		return abi.EncodeNumber(result), s.ttlLeft(cur), nil
 	})
 	var nn errNotNumber
+	var of errOverflow
 	switch {
 	case errors.As(err, &nn):
 		return 0, abi.NewError(abi.Invalid, fmt.Sprintf("value of key %s is not a number", quoteKey(key)))
+	case errors.As(err, &of):
+		return 0, abi.NewError(abi.Invalid, fmt.Sprintf("incr of key %s by %v would overflow to infinity", quoteKey(key), delta))
 	case err != nil:
 		return 0, engineError(err)
 	}

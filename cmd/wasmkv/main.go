@@ -183,6 +183,10 @@ func runScript(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fs.Usage()
 		return exitUsage
 	}
+	if err := checkFlags(o.timeout, o.memoryLimit, o.outputLimit); err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
+		return exitUsage
+	}
 	file := fs.Arg(0)
 	name, src, err := readScript(file, stdin)
 	if err != nil {
@@ -267,6 +271,27 @@ func isWasm(file string, src []byte) bool {
 		return bytes.HasPrefix(src, []byte("\x00asm"))
 	}
 	return strings.EqualFold(filepath.Ext(file), ".wasm")
+}
+
+// checkFlags applies to the limit flags the ranges a config file's limits have.
+func checkFlags(timeout time.Duration, memoryLimit, outputLimit host.ByteSize) error {
+	for _, f := range []struct {
+		flag, setting string
+		v             int64
+	}{
+		{"--timeout", "timeout", int64(timeout)},
+		{"--memory-limit", "memory_limit", int64(memoryLimit)},
+		{"--output-limit", "output_limit", int64(outputLimit)},
+	} {
+		if err := host.CheckModuleLimit(f.setting, f.v); err != nil {
+			var ce *host.ConfigError
+			if errors.As(err, &ce) {
+				return fmt.Errorf("%s: %s", f.flag, ce.Msg)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func readConfig(path string) ([]byte, error) {
