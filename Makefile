@@ -81,14 +81,15 @@ apt_install = { $(SUDO) apt-get install -y --no-install-recommends $(1) >/dev/nu
 build: guest
 	$(GO) build -o bin/wasmkv ./cmd/wasmkv
 
-# The first run compiles the guest into the on-disk cache outside -race, where wazero's
-# compiler is several times faster; the tests then load it from the cache.
+# The first runs compile the Lua guest and the Go plugin into the on-disk cache outside
+# -race, where wazero's compiler is several times faster; the tests then load them from it.
 # Allocation tests (every test with Alloc in its name) run again outside -race: the race
 # detector allocates on its own (sync.Pool drops items at random), so what they claim
 # holds only in a normal build. examples/embed is a module of its own, built and tested
 # as an application that imports this one would be.
 test: guest plugins tools
 	$(GO) run ./cmd/wasmkv run examples/hello.lua >/dev/null
+	$(GO) run ./cmd/wasmkv run examples/plugin-go/plugin.wasm >/dev/null
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -run Alloc ./...
 	cd examples/embed && $(GO) test -count=1 ./...

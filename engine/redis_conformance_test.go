@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -630,10 +631,10 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 		}
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		// The pager waits, after its first page, until each writer has done a
-		// round: they write during the paging on any machine, however the
-		// goroutines are scheduled.
-		wrote, churned := make(chan struct{}), make(chan struct{})
+		// rounds and churns count each writer's passes; every 16 pages the pager waits
+		// for both to move, so the paging really runs under concurrent writes however
+		// the scheduler interleaves the goroutines.
+		var rounds, churns atomic.Int64
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
@@ -650,9 +651,7 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 						assert.NoError(t, e.Set(ctx, k+"x", []byte("v"), 0))
 					}
 				}
-				if i == 0 {
-					close(wrote)
-				}
+				rounds.Add(1)
 			}
 		})
 		wg.Go(func() {
@@ -672,22 +671,25 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 					_, err := e.Delete(ctx, k)
 					assert.NoError(t, err)
 				}
-				if i == 0 {
-					close(churned)
-				}
+				churns.Add(1)
 			}
 		})
+		waitForWriters := func() {
+			r, c := rounds.Load(), churns.Load()
+			for rounds.Load() == r || churns.Load() == c {
+				runtime.Gosched()
+			}
+		}
 		var got []string
 		after := ""
-		for {
+		for page := 0; ; page++ {
+			if page%16 == 0 {
+				waitForWriters()
+			}
 			p, err := e.List(ctx, ListOptions{Prefix: "list/", After: after, Limit: pageSize})
 			require.NoError(t, err)
 			require.LessOrEqual(t, len(p.Items), pageSize)
 			got = append(got, cKeys(p)...)
-			if after == "" {
-				<-wrote
-				<-churned
-			}
 			if !p.HasMore {
 				break
 			}

@@ -1,0 +1,4 @@
+package host
+
+// GuestLimits exposes guestLimits to the external tests.
+var GuestLimits = guestLimits
