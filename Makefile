@@ -16,7 +16,9 @@ all: build
 # (and every Go program importing host) builds with the Go toolchain alone; NAME.wasm is
 # its build, which is not committed. To add a guest: append its .wasm.gz here and give
 # its .wasm a rule that writes under $(O). O is where the build goes: empty for the
-# repository itself, a temporary directory for guest-check.
+# repository itself, a temporary directory for guest-check. The PUC Lua guest
+# (host/puclua.wasm.gz) needs clang, so guest/puclua/build.mk builds and checks it
+# (make puclua, make puclua-check); package host embeds it with these.
 O      :=
 GUESTS := host/guest.wasm.gz
 
@@ -102,6 +104,8 @@ run: guest
 bench: guest plugins tools
 	$(GO) test -run '^$$' -bench . -benchmem ./policy/ ./engine/ ./bench/
 	$(GO) run ./bench/table
+
+include guest/puclua/build.mk
 
 check: guest
 	$(GO) vet ./...

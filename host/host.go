@@ -51,6 +51,8 @@ type options struct {
 	interp   bool
 	memory   ByteSize
 	preempt  Preemption
+	// defaultGuest is the Lua guest of modules whose config names none.
+	defaultGuest string
 	// compileHook, when set, is called before each compile; tests use it to hold one.
 	compileHook func(ctx context.Context)
 }
@@ -94,8 +96,13 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Compile for the default limit now, so a bad guest fails New, not the first run.
-	if _, err := h.sandboxFor(ctx, h.lua, h.opts.memory, h.opts.preempt); err != nil {
+	// Compile the default guest for the default limit now, so a bad guest fails New, not
+	// the first run.
+	g, err := h.guestFor("", "")
+	if err == nil {
+		_, err = h.sandboxFor(ctx, g, h.opts.memory, h.opts.preempt)
+	}
+	if err != nil {
 		h.Close(ctx)
 		return nil, err
 	}
@@ -124,6 +131,9 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := checkGuestName(o.defaultGuest); err != nil {
+		return nil, configErrorf("%v", err)
 	}
 	if err := CheckModuleLimit("memory_limit", int64(o.memory)); err != nil {
 		return nil, err

@@ -194,7 +194,11 @@ func closeAll(ps []*pooled) {
 // its pool size. A module's config can ask for this with prewarm.
 func (h *Host) Prewarm(ctx context.Context, module string, n int) error {
 	_, memory, _ := h.limits(&Script{Module: module})
-	p, err := h.poolFor(ctx, module, h.lua, memory)
+	g, err := h.guestFor(module, "")
+	if err != nil {
+		return err
+	}
+	p, err := h.poolFor(ctx, module, g, memory)
 	if err != nil {
 		return err
 	}

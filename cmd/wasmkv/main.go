@@ -61,7 +61,7 @@ Exit codes: 0 success; 1 the script failed; 2 usage or configuration error; 124 
 Run 'wasmkv help run' for the flags of run.
 `
 
-const runUsage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm|- [ARGS...]
+const runUsage = `usage: wasmkv run [--config FILE] [--module NAME] [--guest gopher-lua|puc-lua] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm|- [ARGS...]
 
 Runs a Lua script, or a guest module built against the wasmkv ABI (a .wasm file), in a
 fresh sandbox. "-" reads it from standard input (a wasm module is recognised by its
@@ -153,6 +153,7 @@ func printVersion(w io.Writer) {
 type runOptions struct {
 	configPath               string
 	module                   string
+	guest                    string
 	timeout                  time.Duration
 	memoryLimit, outputLimit host.ByteSize
 }
@@ -165,6 +166,7 @@ func runFlags(w io.Writer) (*flag.FlagSet, *runOptions) {
 	fs.Usage = func() { fmt.Fprint(w, runUsage); fs.PrintDefaults() }
 	fs.StringVar(&o.configPath, "config", "", "configuration file (YAML); default: the embedded default config")
 	fs.StringVar(&o.module, "module", "", "module name, the policy actor (default: the script's file name without extension; stdin for -)")
+	fs.StringVar(&o.guest, "guest", "", "Lua guest: gopher-lua or puc-lua (default: the module's guest, else gopher-lua)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "bound on the script's execution (default: the module's timeout, else 5s)")
 	fs.Var(&o.memoryLimit, "memory-limit", "bound on the sandbox's memory, e.g. 64MiB (default: the module's memory_limit, else 128MiB)")
 	fs.Var(&o.outputLimit, "output-limit", "bound on what the script may print, per stream (default: the module's output_limit, else 1MiB)")
@@ -181,6 +183,12 @@ func runScript(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	if fs.NArg() < 1 {
 		fs.Usage()
+		return exitUsage
+	}
+	switch o.guest {
+	case "", host.GuestGopherLua, host.GuestPucLua:
+	default:
+		fmt.Fprintf(stderr, "wasmkv: unknown guest %q (%s, %s)\n", o.guest, host.GuestGopherLua, host.GuestPucLua)
 		return exitUsage
 	}
 	if err := checkFlags(o.timeout, o.memoryLimit, o.outputLimit); err != nil {
@@ -207,7 +215,7 @@ func runScript(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if module == "" {
 		module = strings.TrimSuffix(name, filepath.Ext(name))
 	}
-	h, err := hostFor(ctx, cfgData, cfg)
+	h, err := hostFor(ctx, cfgData, cfg, o.guest)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
@@ -220,6 +228,7 @@ func runScript(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		Stdout:      stdout,
 		Stderr:      stderr,
 		Logger:      slog.New(slog.NewTextHandler(stderr, nil)),
+		LuaGuest:    o.guest,
 		Timeout:     o.timeout,
 		MemoryLimit: o.memoryLimit,
 		OutputLimit: o.outputLimit,
@@ -308,16 +317,18 @@ var (
 	hosts   = map[string]*host.Host{}
 )
 
-func hostFor(ctx context.Context, data []byte, cfg *host.Config) (*host.Host, error) {
+func hostFor(ctx context.Context, data []byte, cfg *host.Config, guest string) (*host.Host, error) {
 	hostsMu.Lock()
 	defer hostsMu.Unlock()
-	if h, ok := hosts[string(data)]; ok {
+	// The guest is the host's default, so that New compiles the one the run needs.
+	key := guest + "\x00" + string(data)
+	if h, ok := hosts[key]; ok {
 		return h, nil
 	}
-	h, err := host.New(context.WithoutCancel(ctx), cfg)
+	h, err := host.New(context.WithoutCancel(ctx), cfg, host.WithDefaultGuest(guest))
 	if err != nil {
 		return nil, err
 	}
-	hosts[string(data)] = h
+	hosts[key] = h
 	return h, nil
 }
