@@ -264,6 +264,6 @@ var guestDifferences = map[[2]string]string{
 	{"errors", `4 false " bad argument #1 to main chunk (string expected, got nil)"`}: `4 false "bad argument #1 to '?' (string expected, got no value)"`,
 	// A run's error: gopher-lua adds a stack traceback; the syntax errors are worded
 	// by each parser.
-	{"failure", "*host.RunError Unknown: diff.lua:18: the script fails\nstack traceback:\n\t[G]: in function 'error'\n\tdiff.lua:18: in main chunk\n\t[G]: ?"}: "*host.RunError Unknown: diff.lua:18: the script fails",
-	{"syntax error", "*host.RunError Invalid: diff.lua line:16(column:11) near '=':   syntax error\n"}:                                                         "*host.RunError Invalid: diff.lua:16: unexpected symbol near '='",
+	{"failure", "*abi.Error Unknown: diff.lua:18: the script fails\nstack traceback:\n\t[G]: in function 'error'\n\tdiff.lua:18: in main chunk\n\t[G]: ?"}: "*abi.Error Unknown: diff.lua:18: the script fails",
+	{"syntax error", "*abi.Error Invalid: diff.lua line:16(column:11) near '=':   syntax error\n"}:                                                         "*abi.Error Invalid: diff.lua:16: unexpected symbol near '='",
 }
