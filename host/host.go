@@ -40,7 +40,6 @@ type Host struct {
 	seq                        atomic.Uint64
 	created, reused, discarded atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
-	builtin                    builtinGuests
 }
 
 type options struct {

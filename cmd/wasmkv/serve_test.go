@@ -109,7 +109,7 @@ func TestServeUsageAndConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "bad.yaml", "routes:\n  - {method: GET, path: /a, module: m, script: missing.lua}\n")
 	var stderr strings.Builder
-	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve"}, io.Discard, &stderr))
-	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve", "--config", bad}, io.Discard, &stderr))
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve"}, strings.NewReader(""), io.Discard, &stderr))
+	assert.Equal(t, exitUsage, run(context.Background(), []string{"serve", "--config", bad}, strings.NewReader(""), io.Discard, &stderr))
 	assert.Contains(t, stderr.String(), "missing.lua")
 }
