@@ -39,6 +39,7 @@ type Host struct {
 	log                        *slog.Logger
 	seq                        atomic.Uint64
 	created, reused, discarded atomic.Uint64
+	recycled                   atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
 }
 
@@ -50,13 +51,15 @@ type options struct {
 	guest    []byte
 	interp   bool
 	memory   ByteSize
+	snapshot snapshotOptions
 }
 
 // sandbox is the guest compiled for one memory limit: wazero applies the limit when it
 // compiles, so each limit in use needs its own runtime and compiled module.
 type sandbox struct {
-	rt    wazero.Runtime
-	guest wazero.CompiledModule
+	rt      wazero.Runtime
+	guest   wazero.CompiledModule
+	variant *variant // how guest differs from the module given, when it is its snapshot variant
 }
 
 // Option changes how [New] builds a host.
@@ -115,7 +118,7 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := options{clock: engine.SystemClock(), logger: slog.Default(), guest: guestWasm, memory: DefaultMemoryLimit}
+	o := options{clock: engine.SystemClock(), logger: slog.Default(), guest: guestWasm, memory: DefaultMemoryLimit, snapshot: defaultSnapshotOptions()}
 	if dir, err := os.UserCacheDir(); err == nil {
 		o.cacheDir = filepath.Join(dir, "wasmkv", "wazero")
 	}
@@ -222,7 +225,7 @@ func (h *Host) compile(ctx context.Context, wasm []byte, pages uint32) (*sandbox
 		return nil, err
 	}
 	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
-	compiled, err := rt.CompileModule(cctx, wasm)
+	compiled, variant, err := compileGuest(cctx, rt, wasm)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, &GuestError{Msg: "compiling: " + err.Error()}
@@ -231,7 +234,7 @@ func (h *Host) compile(ctx context.Context, wasm []byte, pages uint32) (*sandbox
 		rt.Close(ctx)
 		return nil, err
 	}
-	return &sandbox{rt: rt, guest: compiled}, nil
+	return &sandbox{rt: rt, guest: compiled, variant: variant}, nil
 }
 
 // Close stops every store's background work and releases the runtimes.

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wasmkv/wasmkv/abi"
 )
@@ -34,6 +34,8 @@ type pool struct {
 	size        int
 	idleTimeout time.Duration
 	maxPages    uint32
+	lua         bool // the Lua guest, which the snapshot warms up with an empty script
+	snapshotState
 
 	mu   sync.Mutex
 	idle []*pooled // most recently used last
@@ -42,6 +44,9 @@ type pool struct {
 // pooled is one initialised instance.
 type pooled struct {
 	mod            api.Module
+	mem            experimental.LinearMemory // its memory, as our allocator made it
+	globals        []api.MutableGlobal       // the snapshot variant's mutable globals
+	snap           *poolSnapshot             // what it started from and goes back to; nil if cold
 	stdout, stderr *switchWriter
 	idleSince      time.Time
 }
@@ -65,7 +70,7 @@ func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory Byte
 		return p, nil
 	}
 	mc := h.cfg.Modules[module]
-	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages}
+	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages, lua: g == h.lua}
 	if p.size == 0 {
 		p.size = DefaultPoolSize
 	}
@@ -99,35 +104,67 @@ type PoolStats struct {
 	// Discarded counts instances closed after a run that trapped, timed out, hit a
 	// limit, or left the instance too big to keep.
 	Discarded uint64
+	// Recycled counts instances from a snapshot closed after a normal run because they
+	// could not go back to it (their memory grew); the next run starts a new one.
+	Recycled uint64
 }
 
 // PoolStats returns the host's pool counters so far.
 func (h *Host) PoolStats() PoolStats {
-	return PoolStats{Created: h.created.Load(), Reused: h.reused.Load(), Discarded: h.discarded.Load()}
+	return PoolStats{Created: h.created.Load(), Reused: h.reused.Load(), Discarded: h.discarded.Load(), Recycled: h.recycled.Load()}
 }
 
+// instantiate makes an instance: from the pool's snapshot when there is one, else
+// started cold (the snapshot variant with its data written by the host, or the guest
+// as given), then _initialize.
 func (p *pool) instantiate(ctx context.Context) (*pooled, error) {
-	pi := &pooled{stdout: &switchWriter{}, stderr: &switchWriter{}}
-	mc := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("%s#%d", p.module, p.h.seq.Add(1))).
-		WithStartFunctions(abi.ExportInitialize).
-		WithStdout(pi.stdout).
-		WithStderr(pi.stderr)
-	mod, err := p.sb.rt.InstantiateModule(ctx, p.sb.guest, mc)
+	var pi *pooled
+	s, err := p.snapshotFor(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("host: instantiating guest: %w", err)
+		return nil, err
 	}
-	pi.mod = mod
+	switch {
+	case s != nil:
+		pi, err = p.fromSnapshot(ctx, s)
+	case p.sb.variant != nil:
+		pi, err = p.coldStart(ctx)
+	default:
+		var alloc *memoryAllocator
+		pi, alloc = p.newPooled()
+		pi.mod, err = p.sb.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), p.sb.guest,
+			p.moduleConfig(pi).WithStartFunctions(abi.ExportInitialize))
+		if err != nil {
+			err = fmt.Errorf("host: instantiating guest: %w", err)
+		}
+		pi.mem = alloc.mem
+	}
+	if err != nil {
+		return nil, err
+	}
 	p.h.created.Add(1)
 	return pi, nil
 }
 
 // put returns an instance after a run; reusable is false for one that must be discarded.
 func (p *pool) put(pi *pooled, reusable bool) {
-	if reusable && pi.mod.Memory() != nil && float64(pi.mod.Memory().Size()/wasmPage) > recycleFraction*float64(p.maxPages) {
+	p.putAfter(pi, reusable, true)
+}
+
+// putAfter returns an instance; ran is false for a new instance that ran nothing yet.
+// An instance from a snapshot goes back to it after each run; one that cannot (its
+// memory grew) is recycled: closed, and the next run starts a new one from the snapshot.
+func (p *pool) putAfter(pi *pooled, reusable, ran bool) {
+	recycled := false
+	switch {
+	case !reusable:
+	case pi.snap != nil && ran:
+		if !pi.snap.resetInstance(pi, p.maxPages) {
+			reusable, recycled = false, true
+		}
+	case memoryOf(pi.mod) != nil && float64(memoryOf(pi.mod).Size()/wasmPage) > recycleFraction*float64(p.maxPages):
 		reusable = false
 	}
-	now := time.Now()
+	now := p.h.opts.clock.Now()
 	p.mu.Lock()
 	var drop []*pooled
 	switch {
@@ -135,7 +172,11 @@ func (p *pool) put(pi *pooled, reusable bool) {
 		pi.idleSince = now
 		p.idle = append(p.idle, pi)
 	case !reusable:
-		p.h.discarded.Add(1)
+		if recycled {
+			p.h.recycled.Add(1)
+		} else {
+			p.h.discarded.Add(1)
+		}
 		fallthrough
 	default:
 		drop = append(drop, pi)
@@ -169,17 +210,23 @@ func (p *pool) prewarm(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		p.put(pi, true)
+		p.putAfter(pi, true, false)
 	}
 }
 
-// drain closes every idle instance.
+// drain closes every idle instance, and the snapshot's image file (instances still
+// running keep their mapping of it).
 func (p *pool) drain() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
 	closeAll(idle)
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	if p.snap != nil {
+		p.snap.close()
+	}
 }
 
 func closeAll(ps []*pooled) {

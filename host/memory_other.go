@@ -1,0 +1,26 @@
+//go:build !linux
+
+package host
+
+import "errors"
+
+var errNoReservation = errors.New("host: no memory reservation on this system")
+
+// reserve is not available here: memories grow by copying, as wazero does by default.
+func reserve(uint64) ([]byte, error) { return nil, errNoReservation }
+
+func release([]byte) {}
+
+func imageFile([]byte) (int, error) { return -1, errNoReservation }
+
+func closeImageFile(int) {}
+
+func mapImage([]byte, int, int) error { return errNoReservation }
+
+func zeroPages(buf []byte) error {
+	clear(buf)
+	return nil
+}
+
+// canMapImages: elsewhere instances copy the snapshot.
+const canMapImages = false

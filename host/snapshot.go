@@ -1,0 +1,351 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
+
+// A pool starts its instances from a snapshot of one warmed-up instance (Wizer's idea,
+// with Wasmtime's copy-on-write memory images): the guest's Go runtime, Lua VM and
+// environment are built once per pool, not once per instance, and instances share the
+// pages they never write. See docs/decisions.md, "Instances from a snapshot".
+
+// imageMode is how an instance's memory gets the snapshot's bytes.
+type imageMode uint8
+
+const (
+	// imageMapped maps the image file copy-on-write (Linux).
+	imageMapped imageMode = iota
+	// imageCopied copies the bytes (elsewhere; selectable for tests).
+	imageCopied
+)
+
+// resetMode is how an instance goes back to the snapshot after a run.
+type resetMode uint8
+
+const (
+	// resetCopy copies the snapshot's bytes back over the memory: the pages stay the
+	// instance's own, so the next run pays no page faults.
+	resetCopy resetMode = iota
+	// resetRemap maps the image again over the memory: the written pages are freed and
+	// shared again, and the next run faults in what it writes.
+	resetRemap
+	// resetRecycle closes the instance after every run; the next run starts a new one.
+	resetRecycle
+)
+
+// image is linear memory as the snapshot took it.
+type image struct {
+	mem []byte
+	fd  int // the image file, -1 when there is none
+}
+
+// load gives a fresh reservation the image's bytes.
+func (img *image) load(buf []byte, mode imageMode) error {
+	if len(img.mem) == 0 {
+		return nil
+	}
+	if mode == imageMapped && img.fd >= 0 {
+		return mapImage(buf, img.fd, len(img.mem))
+	}
+	copy(buf, img.mem)
+	return nil
+}
+
+// poolSnapshot is what a pool's instances start from.
+type poolSnapshot struct {
+	img     image
+	pages   uint32   // memory size at the snapshot, in pages
+	globals []uint64 // values of the variant's exported mutable globals, in order
+	mode    imageMode
+	reset   resetMode
+}
+
+func (s *poolSnapshot) close() {
+	closeImageFile(s.img.fd)
+	s.img.fd = -1
+}
+
+// snapshotOptions are the host's choices of image and reset mode (tests pick others).
+type snapshotOptions struct {
+	off   bool
+	mode  imageMode
+	reset resetMode
+}
+
+// defaultSnapshotOptions: map where the system can, and reset by copying back.
+func defaultSnapshotOptions() snapshotOptions {
+	o := snapshotOptions{mode: imageCopied, reset: resetCopy}
+	if canMapImages {
+		o.mode = imageMapped
+	}
+	return o
+}
+
+// snapshotFor returns the pool's snapshot, taking it on first use; nil when the guest
+// cannot be snapshotted, whose instances then start cold. An error is a guest that
+// could not even start (its _initialize failed).
+func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, error) {
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	if p.snapTried || p.sb.variant == nil || p.h.opts.snapshot.off {
+		return p.snap, nil
+	}
+	// The caller's bound applies (a guest whose _initialize never returns must not hold
+	// the run forever), and the default timeout on top.
+	sctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	s, err := p.takeSnapshot(sctx)
+	if ctx.Err() != nil {
+		// The caller gave up, not the guest: a later run tries again.
+		return nil, ctx.Err()
+	}
+	p.snapTried = true
+	var warm *warmUpError
+	switch {
+	case errors.As(err, &warm):
+		p.h.log.Warn("instances start without a snapshot", "module", p.module, "err", err)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	p.snap = s
+	return s, nil
+}
+
+// warmUpError is a warm-up run that failed: the guest then runs without a snapshot.
+type warmUpError struct{ err error }
+
+func (e *warmUpError) Error() string { return "warm-up run: " + e.err.Error() }
+
+// takeSnapshot starts an instance cold, warms it up, and captures its memory and
+// mutable globals.
+func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, error) {
+	pi, err := p.coldStart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer pi.mod.Close(ctx)
+	if p.lua {
+		if err := p.warmUp(ctx, pi.mod); err != nil {
+			return nil, &warmUpError{err}
+		}
+	}
+	o := p.h.opts.snapshot
+	s := &poolSnapshot{img: image{fd: -1}, mode: o.mode, reset: o.reset}
+	if mem := memoryOf(pi.mod); mem != nil {
+		view, _ := mem.Read(0, mem.Size())
+		s.img.mem = append([]byte(nil), view...)
+		s.pages = mem.Size() / wasmPage
+	}
+	for _, g := range pi.globals {
+		s.globals = append(s.globals, g.Get())
+	}
+	if s.mode == imageMapped {
+		fd, err := imageFile(s.img.mem)
+		if err != nil {
+			s.mode = imageCopied
+		} else {
+			s.img.fd = fd
+		}
+	}
+	return s, nil
+}
+
+// warmUp runs an empty script, so that the snapshot holds a built Lua VM and
+// environment rather than leave every instance's first run to build them.
+func (p *pool) warmUp(ctx context.Context, mod api.Module) error {
+	inst := &instance{
+		host:   p.h,
+		module: p.module,
+		task:   &abi.Task{Name: "=warmup", Source: []byte{}, MemoryLimit: int64(p.maxPages) * wasmPage},
+		policy: new(PolicyCounters),
+		log:    p.h.log,
+	}
+	_, err := mod.ExportedFunction(abi.ExportRun).Call(context.WithValue(ctx, instanceKey{}, inst))
+	switch {
+	case err != nil:
+		return err
+	case inst.failed != nil:
+		return errors.New(inst.failed.Message)
+	case !inst.finished || inst.result != nil:
+		return errors.New("the guest did not report success")
+	}
+	return nil
+}
+
+// coldStart instantiates the variant and does what instantiating the original would
+// have: write its data segments, then run _initialize.
+func (p *pool) coldStart(ctx context.Context) (*pooled, error) {
+	pi, alloc := p.newPooled()
+	mod, err := p.sb.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), p.sb.guest, p.moduleConfig(pi).WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiating guest: %w", err)
+	}
+	pi.mod, pi.mem = mod, alloc.mem
+	for _, seg := range p.sb.variant.data {
+		if memoryOf(mod) == nil || !memoryOf(mod).Write(seg.offset, seg.bytes) {
+			mod.Close(ctx)
+			return nil, &GuestError{Msg: "a data segment is out of bounds"}
+		}
+	}
+	if err := pi.bindGlobals(p.sb.variant); err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	if _, err := mod.ExportedFunction(abi.ExportInitialize).Call(ctx); err != nil {
+		mod.Close(ctx)
+		return nil, fmt.Errorf("host: instantiating guest: %s: %w", abi.ExportInitialize, err)
+	}
+	return pi, nil
+}
+
+// fromSnapshot starts an instance from the snapshot: memory from the image, grown to
+// the snapshot's size, and the globals set.
+func (p *pool) fromSnapshot(ctx context.Context, s *poolSnapshot) (*pooled, error) {
+	pi, alloc := p.newPooled()
+	alloc.img, alloc.mode = &s.img, s.mode
+	mod, err := p.sb.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), p.sb.guest, p.moduleConfig(pi).WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("host: instantiating guest: %w", err)
+	}
+	pi.mod, pi.mem = mod, alloc.mem
+	if mem := memoryOf(mod); mem != nil {
+		if have := mem.Size() / wasmPage; have < s.pages {
+			if _, ok := mem.Grow(s.pages - have); !ok {
+				mod.Close(ctx)
+				return nil, fmt.Errorf("host: growing a new instance to its snapshot's %d pages", s.pages)
+			}
+		}
+	}
+	if err := pi.bindGlobals(p.sb.variant); err != nil {
+		mod.Close(ctx)
+		return nil, err
+	}
+	pi.setGlobals(s.globals)
+	pi.snap = s
+	return pi, nil
+}
+
+// resetInstance puts an instance back to the snapshot after a run; false means it
+// cannot be and must be closed (recycled).
+//
+// Wasm memory cannot shrink. Memory a run grew is zeroed and kept up to a slack of
+// growSlack(limit): the guest's allocator then reuses it (Go's runtime in the guest
+// grows by whole 4 MiB arenas, so most runs that allocate grow once). Past the slack
+// the instance is recycled, so no run can take more than the slack from the next.
+func (s *poolSnapshot) resetInstance(pi *pooled, maxPages uint32) bool {
+	mem := memoryOf(pi.mod)
+	switch {
+	case s.reset == resetRecycle:
+		return false
+	case mem == nil:
+		pi.setGlobals(s.globals)
+		return true
+	case mem.Size() < s.pages*wasmPage || uint64(mem.Size()-s.pages*wasmPage) > growSlack(maxPages):
+		return false
+	}
+	buf, ok := mem.Read(0, mem.Size())
+	if !ok {
+		return false
+	}
+	size := len(s.img.mem)
+	switch {
+	case s.reset == resetRemap && s.mode == imageMapped:
+		rm, ok := pi.mem.(*reservedMemory)
+		if !ok || len(buf) == 0 || &rm.buf[0] != &buf[0] {
+			return false
+		}
+		if err := mapImage(rm.buf, s.img.fd, size); err != nil {
+			return false
+		}
+	default:
+		copy(buf, s.img.mem)
+	}
+	if len(buf) > size {
+		if _, ok := pi.mem.(*reservedMemory); !ok {
+			clear(buf[size:])
+		} else if err := zeroPages(buf[size:]); err != nil {
+			return false
+		}
+	}
+	pi.setGlobals(s.globals)
+	return true
+}
+
+// growSlack is how much memory past its snapshot an instance may keep between runs:
+// an eighth of its limit, at most 8 MiB.
+func growSlack(maxPages uint32) uint64 {
+	return min(uint64(maxPages)*wasmPage/8, 8<<20)
+}
+
+// bindGlobals finds the variant's exported mutable globals in a new instance.
+func (pi *pooled) bindGlobals(v *variant) error {
+	pi.globals = make([]api.MutableGlobal, len(v.globals))
+	for i, name := range v.globals {
+		g, ok := pi.mod.ExportedGlobal(name).(api.MutableGlobal)
+		if !ok {
+			return &GuestError{Msg: "snapshot variant lacks global " + name}
+		}
+		pi.globals[i] = g
+	}
+	return nil
+}
+
+func (pi *pooled) setGlobals(vals []uint64) {
+	for i, g := range pi.globals {
+		g.Set(vals[i])
+	}
+}
+
+// newPooled makes the host side of an instance and the allocator of its memory.
+func (p *pool) newPooled() (*pooled, *memoryAllocator) {
+	return &pooled{stdout: &switchWriter{}, stderr: &switchWriter{}}, &memoryAllocator{}
+}
+
+func (p *pool) moduleConfig(pi *pooled) wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithName(fmt.Sprintf("%s#%d", p.module, p.h.seq.Add(1))).
+		WithStdout(pi.stdout).
+		WithStderr(pi.stderr)
+}
+
+// snapshotState is the part of a pool that the snapshot needs.
+type snapshotState struct {
+	snapMu    sync.Mutex
+	snapTried bool
+	snap      *poolSnapshot
+}
+
+// compileGuest compiles the snapshot variant of a guest, or the guest as it is when it
+// has no variant (the variant is nil then).
+func compileGuest(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.CompiledModule, *variant, error) {
+	if v, err := snapshotVariant(wasm); err == nil {
+		if compiled, err := rt.CompileModule(ctx, v.wasm); err == nil {
+			return compiled, v, nil
+		}
+		// The variant does not validate: the code uses memory.init or data.drop, which
+		// need the data it dropped. The original then runs without a snapshot.
+	}
+	compiled, err := rt.CompileModule(ctx, wasm)
+	return compiled, nil, err
+}
+
+// memoryOf is an instance's memory, or nil when it has none (wazero then returns a
+// nil pointer inside a non-nil interface).
+func memoryOf(mod api.Module) api.Memory {
+	mem := mod.Memory()
+	if mem == nil || reflect.ValueOf(mem).IsNil() {
+		return nil
+	}
+	return mem
+}
