@@ -4,7 +4,7 @@ package host
 // every system that has it.
 
 // WithSnapshotMode selects how instances get the snapshot ("map" or "copy") and how
-// they go back to it after a run ("copy", "remap" or "recycle"); "off" for image turns
+// they go back to it after a run ("copy", "written", "remap" or "recycle"); "off" for image turns
 // snapshots off.
 func WithSnapshotMode(img, reset string) Option {
 	return func(o *options) {
@@ -23,6 +23,8 @@ func WithSnapshotMode(img, reset string) Option {
 			o.snapshot.reset = resetRemap
 		case "recycle":
 			o.snapshot.reset = resetRecycle
+		case "written":
+			o.snapshot.reset = resetWritten
 		}
 	}
 }

@@ -60,6 +60,7 @@ type sandbox struct {
 	rt      wazero.Runtime
 	guest   wazero.CompiledModule
 	variant *variant // how guest differs from the module given, when it is its snapshot variant
+	snapshotState
 }
 
 // Option changes how [New] builds a host.
@@ -249,6 +250,7 @@ func (h *Host) Close(ctx context.Context) error {
 	var err error
 	for key, sb := range h.sandbox {
 		err = errors.Join(err, sb.rt.Close(ctx))
+		sb.closeSnapshot()
 		delete(h.sandbox, key)
 	}
 	return err

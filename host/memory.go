@@ -1,6 +1,8 @@
 package host
 
 import (
+	"slices"
+
 	"github.com/tetratelabs/wazero/experimental"
 )
 
@@ -69,13 +71,15 @@ func (m *sliceMemory) Reallocate(size uint64) []byte {
 	if size > m.max {
 		return nil
 	}
+	if m.buf == nil && m.img != nil {
+		// The first call asks for the module's minimum; the image may be larger, and the
+		// host grows the memory to it next.
+		m.buf = make([]byte, max(size, uint64(len(m.img.mem))))
+		copy(m.buf, m.img.mem)
+	}
 	if size > uint64(cap(m.buf)) {
-		nb := make([]byte, size)
-		copy(nb, m.buf)
-		if m.buf == nil && m.img != nil {
-			copy(nb, m.img.mem)
-		}
-		m.buf = nb
+		// Grow amortises (as append does), so growing page by page is not quadratic.
+		m.buf = slices.Grow(m.buf, int(size)-len(m.buf))
 	}
 	m.buf = m.buf[:size]
 	return m.buf

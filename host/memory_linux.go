@@ -1,7 +1,10 @@
 package host
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -77,3 +80,63 @@ func zeroPages(buf []byte) error {
 
 // canMapImages: Linux maps snapshots copy-on-write.
 const canMapImages = true
+
+// pagemap is /proc/self/pagemap, opened once: it tells which pages of a private
+// mapping of the image a run wrote (they became anonymous copies).
+var pagemap struct {
+	once sync.Once
+	fd   int
+	err  error
+}
+
+// Bits of a pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
+const (
+	pmPresent = 1 << 63
+	pmSwapped = 1 << 62
+	pmFile    = 1 << 61 // a page of the file (or shared), not a private copy
+)
+
+// writtenPages calls fn with each run of consecutive pages of buf (which must start on
+// a page boundary and be mapped from the image) that are private copies: pages
+// written since the image was mapped. entries is scratch space.
+func writtenPages(buf []byte, entries []byte, fn func(off, n int)) ([]byte, error) {
+	pagemap.once.Do(func() {
+		pagemap.fd, pagemap.err = unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	})
+	if pagemap.err != nil {
+		return entries, pagemap.err
+	}
+	const page = 4096
+	pages := len(buf) / page
+	if cap(entries) < pages*8 {
+		entries = make([]byte, pages*8)
+	}
+	entries = entries[:pages*8]
+	base := int64(uintptr(unsafe.Pointer(unsafe.SliceData(buf))) / page * 8)
+	for off := 0; off < len(entries); {
+		n, err := unix.Pread(pagemap.fd, entries[off:], base+int64(off))
+		if err != nil {
+			return entries, err
+		}
+		if n == 0 {
+			return entries, io.ErrUnexpectedEOF
+		}
+		off += n
+	}
+	start := -1
+	for i := 0; i <= pages; i++ {
+		dirty := false
+		if i < pages {
+			e := binary.LittleEndian.Uint64(entries[i*8:])
+			dirty = e&pmSwapped != 0 || (e&pmPresent != 0 && e&pmFile == 0)
+		}
+		switch {
+		case dirty && start < 0:
+			start = i
+		case !dirty && start >= 0:
+			fn(start*page, (i-start)*page)
+			start = -1
+		}
+	}
+	return entries, nil
+}

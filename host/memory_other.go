@@ -24,3 +24,9 @@ func zeroPages(buf []byte) error {
 
 // canMapImages: elsewhere instances copy the snapshot.
 const canMapImages = false
+
+// writtenPages is not known here: every page counts as written.
+func writtenPages(buf []byte, entries []byte, fn func(off, n int)) ([]byte, error) {
+	fn(0, len(buf))
+	return entries, nil
+}

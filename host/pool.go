@@ -35,7 +35,6 @@ type pool struct {
 	idleTimeout time.Duration
 	maxPages    uint32
 	lua         bool // the Lua guest, which the snapshot warms up with an empty script
-	snapshotState
 
 	mu   sync.Mutex
 	idle []*pooled // most recently used last
@@ -47,6 +46,7 @@ type pooled struct {
 	mem            experimental.LinearMemory // its memory, as our allocator made it
 	globals        []api.MutableGlobal       // the snapshot variant's mutable globals
 	snap           *poolSnapshot             // what it started from and goes back to; nil if cold
+	scratch        []byte                    // the reset's page-map buffer
 	stdout, stderr *switchWriter
 	idleSince      time.Time
 }
@@ -84,6 +84,12 @@ func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory Byte
 // take returns an idle instance, or a new one.
 func (p *pool) take(ctx context.Context) (*pooled, error) {
 	p.mu.Lock()
+	// An instance idle past the timeout is closed, not reused.
+	if expired := p.expireLocked(p.h.opts.clock.Now()); len(expired) > 0 {
+		p.mu.Unlock()
+		closeAll(expired)
+		p.mu.Lock()
+	}
 	if n := len(p.idle); n > 0 {
 		pi := p.idle[n-1]
 		// Delete clears the slot it frees: a stale pointer in the backing array would keep
@@ -214,19 +220,13 @@ func (p *pool) prewarm(ctx context.Context, n int) error {
 	}
 }
 
-// drain closes every idle instance, and the snapshot's image file (instances still
-// running keep their mapping of it).
+// drain closes every idle instance.
 func (p *pool) drain() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
 	p.mu.Unlock()
 	closeAll(idle)
-	p.snapMu.Lock()
-	defer p.snapMu.Unlock()
-	if p.snap != nil {
-		p.snap.close()
-	}
 }
 
 func closeAll(ps []*pooled) {

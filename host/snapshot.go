@@ -41,6 +41,11 @@ const (
 	resetRemap
 	// resetRecycle closes the instance after every run; the next run starts a new one.
 	resetRecycle
+	// resetWritten copies the snapshot back over only the pages the instance ever wrote
+	// (they are private copies of the mapped image; the kernel's page map tells which):
+	// the cost follows the instance's working set, not its memory size, and pages it
+	// never wrote stay shared.
+	resetWritten
 )
 
 // image is linear memory as the snapshot took it.
@@ -61,7 +66,7 @@ func (img *image) load(buf []byte, mode imageMode) error {
 	return nil
 }
 
-// poolSnapshot is what a pool's instances start from.
+// poolSnapshot is what instances start from.
 type poolSnapshot struct {
 	img     image
 	pages   uint32   // memory size at the snapshot, in pages
@@ -70,9 +75,15 @@ type poolSnapshot struct {
 	reset   resetMode
 }
 
-func (s *poolSnapshot) close() {
-	closeImageFile(s.img.fd)
-	s.img.fd = -1
+// closeSnapshot closes the image file when the host closes; instances still running
+// keep their mapping of it.
+func (st *snapshotState) closeSnapshot() {
+	st.snapMu.Lock()
+	defer st.snapMu.Unlock()
+	if st.snap != nil {
+		closeImageFile(st.snap.img.fd)
+		st.snap.img.fd = -1
+	}
 }
 
 // snapshotOptions are the host's choices of image and reset mode (tests pick others).
@@ -82,23 +93,26 @@ type snapshotOptions struct {
 	reset resetMode
 }
 
-// defaultSnapshotOptions: map where the system can, and reset by copying back.
+// defaultSnapshotOptions: map where the system can and copy back the written pages;
+// elsewhere copy.
 func defaultSnapshotOptions() snapshotOptions {
 	o := snapshotOptions{mode: imageCopied, reset: resetCopy}
 	if canMapImages {
-		o.mode = imageMapped
+		o.mode, o.reset = imageMapped, resetWritten
 	}
 	return o
 }
 
-// snapshotFor returns the pool's snapshot, taking it on first use; nil when the guest
+// snapshotFor returns the snapshot of the pool's guest and memory limit, taking it on
+// first use (by whichever module runs first: the snapshot holds nothing of a module's); nil when the guest
 // cannot be snapshotted, whose instances then start cold. An error is a guest that
 // could not even start (its _initialize failed).
 func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, error) {
-	p.snapMu.Lock()
-	defer p.snapMu.Unlock()
-	if p.snapTried || p.sb.variant == nil || p.h.opts.snapshot.off {
-		return p.snap, nil
+	sb := p.sb
+	sb.snapMu.Lock()
+	defer sb.snapMu.Unlock()
+	if sb.snapTried || sb.variant == nil || p.h.opts.snapshot.off {
+		return sb.snap, nil
 	}
 	// The caller's bound applies (a guest whose _initialize never returns must not hold
 	// the run forever), and the default timeout on top.
@@ -109,7 +123,7 @@ func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, error) {
 		// The caller gave up, not the guest: a later run tries again.
 		return nil, ctx.Err()
 	}
-	p.snapTried = true
+	sb.snapTried = true
 	var warm *warmUpError
 	switch {
 	case errors.As(err, &warm):
@@ -118,9 +132,13 @@ func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, error) {
 	case err != nil:
 		return nil, err
 	}
-	p.snap = s
+	sb.snap = s
 	return s, nil
 }
+
+// warmUpActor is the policy actor of the warm-up run: no module's, and an empty script
+// makes no store calls.
+const warmUpActor = "(warm-up)"
 
 // warmUpError is a warm-up run that failed: the guest then runs without a snapshot.
 type warmUpError struct{ err error }
@@ -166,7 +184,7 @@ func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, error) {
 func (p *pool) warmUp(ctx context.Context, mod api.Module) error {
 	inst := &instance{
 		host:   p.h,
-		module: p.module,
+		module: warmUpActor,
 		task:   &abi.Task{Name: "=warmup", Source: []byte{}, MemoryLimit: int64(p.maxPages) * wasmPage},
 		policy: new(PolicyCounters),
 		log:    p.h.log,
@@ -259,20 +277,26 @@ func (s *poolSnapshot) resetInstance(pi *pooled, maxPages uint32) bool {
 		return false
 	}
 	size := len(s.img.mem)
+	rm, ours := pi.mem.(*reservedMemory)
+	ours = ours && len(buf) > 0 && &rm.buf[0] == &buf[0]
 	switch {
-	case s.reset == resetRemap && s.mode == imageMapped:
-		rm, ok := pi.mem.(*reservedMemory)
-		if !ok || len(buf) == 0 || &rm.buf[0] != &buf[0] {
-			return false
-		}
+	case s.reset == resetRemap && s.mode == imageMapped && ours:
 		if err := mapImage(rm.buf, s.img.fd, size); err != nil {
 			return false
+		}
+	case s.reset == resetWritten && s.mode == imageMapped && ours:
+		var err error
+		pi.scratch, err = writtenPages(buf[:size], pi.scratch, func(off, n int) {
+			copy(buf[off:off+n], s.img.mem[off:off+n])
+		})
+		if err != nil {
+			copy(buf, s.img.mem)
 		}
 	default:
 		copy(buf, s.img.mem)
 	}
 	if len(buf) > size {
-		if _, ok := pi.mem.(*reservedMemory); !ok {
+		if !ours {
 			clear(buf[size:])
 		} else if err := zeroPages(buf[size:]); err != nil {
 			return false
@@ -319,7 +343,8 @@ func (p *pool) moduleConfig(pi *pooled) wazero.ModuleConfig {
 		WithStderr(pi.stderr)
 }
 
-// snapshotState is the part of a pool that the snapshot needs.
+// snapshotState is a sandbox's snapshot: one per guest and memory limit, shared by
+// every module's pool, so instances of all modules share the pages they never write.
 type snapshotState struct {
 	snapMu    sync.Mutex
 	snapTried bool
