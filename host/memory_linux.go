@@ -33,27 +33,37 @@ func release(buf []byte) {
 }
 
 // imageFile puts a snapshot's bytes in an anonymous in-memory file, which instances map
-// privately: pages an instance never writes stay shared by all of them.
-func imageFile(mem []byte) (int, error) {
+// privately: pages an instance never writes stay shared by all of them. It also
+// returns a read-only view of the file, for resets to copy from.
+func imageFile(mem []byte) (int, []byte, error) {
+	if len(mem) == 0 {
+		return -1, nil, fmt.Errorf("host: empty image")
+	}
 	fd, err := unix.MemfdCreate("wasmkv-snapshot", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
-		return -1, err
+		return -1, nil, err
+	}
+	fail := func(err error) (int, []byte, error) {
+		unix.Close(fd)
+		return -1, nil, err
 	}
 	for off := 0; off < len(mem); {
 		n, err := unix.Pwrite(fd, mem[off:], int64(off))
 		if err != nil {
-			unix.Close(fd)
-			return -1, err
+			return fail(err)
 		}
 		off += n
 	}
 	// Sealed, no instance or host bug can change the image under the others.
 	_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL)
 	if err != nil {
-		unix.Close(fd)
-		return -1, err
+		return fail(err)
 	}
-	return fd, nil
+	p, err := unix.MmapPtr(fd, 0, nil, uintptr(len(mem)), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return fail(err)
+	}
+	return fd, unsafe.Slice((*byte)(p), len(mem)), nil
 }
 
 func closeImageFile(fd int) {

@@ -11,7 +11,7 @@ func reserve(uint64) ([]byte, error) { return nil, errNoReservation }
 
 func release([]byte) {}
 
-func imageFile([]byte) (int, error) { return -1, errNoReservation }
+func imageFile([]byte) (int, []byte, error) { return -1, nil, errNoReservation }
 
 func closeImageFile(int) {}
 

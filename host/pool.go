@@ -47,6 +47,7 @@ type pooled struct {
 	globals        []api.MutableGlobal       // the snapshot variant's mutable globals
 	snap           *poolSnapshot             // what it started from and goes back to; nil if cold
 	scratch        []byte                    // the reset's page-map buffer
+	written        [][2]int                  // the reset's runs of written pages (offset, length)
 	stdout, stderr *switchWriter
 	idleSince      time.Time
 }

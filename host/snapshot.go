@@ -81,6 +81,8 @@ func (st *snapshotState) closeSnapshot() {
 	st.snapMu.Lock()
 	defer st.snapMu.Unlock()
 	if st.snap != nil {
+		// The read-only view of the image stays mapped: instances still running may reset
+		// from it. It is freed with the process.
 		closeImageFile(st.snap.img.fd)
 		st.snap.img.fd = -1
 	}
@@ -169,11 +171,12 @@ func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, error) {
 		s.globals = append(s.globals, g.Get())
 	}
 	if s.mode == imageMapped {
-		fd, err := imageFile(s.img.mem)
-		if err != nil {
+		if fd, view, err := imageFile(s.img.mem); err != nil {
 			s.mode = imageCopied
 		} else {
-			s.img.fd = fd
+			// The image's bytes are read from the file's pages from now on: the same
+			// physical pages the instances map, rather than a second copy in the heap.
+			s.img.fd, s.img.mem = fd, view
 		}
 	}
 	return s, nil
@@ -286,11 +289,26 @@ func (s *poolSnapshot) resetInstance(pi *pooled, maxPages uint32) bool {
 		}
 	case s.reset == resetWritten && s.mode == imageMapped && ours:
 		var err error
+		pi.written = pi.written[:0]
+		written := 0
 		pi.scratch, err = writtenPages(buf[:size], pi.scratch, func(off, n int) {
-			copy(buf[off:off+n], s.img.mem[off:off+n])
+			pi.written = append(pi.written, [2]int{off, n})
+			written += n
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			copy(buf, s.img.mem)
+		case written > keepWritten:
+			// A run that wrote much: map the image again, which frees its private pages,
+			// rather than keep them for an idle instance; the next run faults in the
+			// pages it writes.
+			if err := mapImage(rm.buf, s.img.fd, size); err != nil {
+				return false
+			}
+		default:
+			for _, r := range pi.written {
+				copy(buf[r[0]:r[0]+r[1]], s.img.mem[r[0]:r[0]+r[1]])
+			}
 		}
 	default:
 		copy(buf, s.img.mem)
@@ -305,6 +323,12 @@ func (s *poolSnapshot) resetInstance(pi *pooled, maxPages uint32) bool {
 	pi.setGlobals(s.globals)
 	return true
 }
+
+// keepWritten is how many bytes of pages a run may have written for its instance to
+// keep them (copied back from the image) rather than have the image mapped again: what
+// a tiny script writes (about 250 KiB for the gopher-lua guest) stays private, so the
+// next run takes no page faults, and an idle instance holds at most this much of its own.
+const keepWritten = 512 << 10
 
 // growSlack is how much memory past its snapshot an instance may keep between runs:
 // an eighth of its limit, at most 8 MiB.
