@@ -48,6 +48,7 @@ type pooled struct {
 	snap           *poolSnapshot             // what it started from and goes back to; nil if cold
 	scratch        []byte                    // the reset's page-map buffer
 	written        [][2]int                  // the reset's runs of written pages (offset, length)
+	run            api.Function              // the guest's run export, kept between runs
 	stdout, stderr *switchWriter
 	idleSince      time.Time
 }
@@ -102,6 +103,15 @@ func (p *pool) take(ctx context.Context) (*pooled, error) {
 	}
 	p.mu.Unlock()
 	return p.instantiate(ctx)
+}
+
+// runFunc is the instance's run export. It is looked up once: wazero makes a new call
+// engine, with a new stack that then grows by copying, on every lookup.
+func (pi *pooled) runFunc() api.Function {
+	if pi.run == nil {
+		pi.run = pi.mod.ExportedFunction(abi.ExportRun)
+	}
+	return pi.run
 }
 
 // PoolStats counts what the instance pools did.

@@ -119,7 +119,7 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	pi.stderr.set(stderr)
 
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
-	_, callErr := pi.mod.ExportedFunction(abi.ExportRun).Call(rctx)
+	_, callErr := pi.runFunc().Call(rctx)
 	cancel()
 	inst.releaseAll()
 	pi.stdout.set(nil)
