@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
@@ -363,6 +364,9 @@ func (p *pool) newPooled() (*pooled, *memoryAllocator) {
 func (p *pool) moduleConfig(pi *pooled) wazero.ModuleConfig {
 	return wazero.NewModuleConfig().
 		WithName(fmt.Sprintf("%s#%d", p.module, p.h.seq.Add(1))).
+		// Every instance starts from the same bytes: randomness must come from outside
+		// them, per call (wazero's default source is the same in every instance).
+		WithRandSource(cryptorand.Reader).
 		WithStdout(pi.stdout).
 		WithStderr(pi.stderr)
 }
