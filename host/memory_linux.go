@@ -150,3 +150,12 @@ func writtenPages(buf []byte, entries []byte, fn func(off, n int)) ([]byte, erro
 	}
 	return entries, nil
 }
+
+// prefault makes the pages of buf (page-aligned, mapped from the image) the instance's
+// own now, in one call, rather than by a write fault each when the guest first writes
+// them (MADV_POPULATE_WRITE, Linux 5.14; an error leaves them to fault as usual).
+func prefault(buf []byte) {
+	if len(buf) > 0 {
+		_ = unix.Madvise(buf, unix.MADV_POPULATE_WRITE)
+	}
+}

@@ -30,3 +30,5 @@ func writtenPages(buf []byte, entries []byte, fn func(off, n int)) ([]byte, erro
 	fn(0, len(buf))
 	return entries, nil
 }
+
+func prefault([]byte) {}

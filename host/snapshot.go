@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -74,6 +75,27 @@ type poolSnapshot struct {
 	globals []uint64 // values of the variant's exported mutable globals, in order
 	mode    imageMode
 	reset   resetMode
+
+	// hot are the pages (offset, length) that a run wrote, learnt from the first reset:
+	// new instances take them as their own when they are made, not in their first run.
+	hotMu sync.Mutex
+	hot   [][2]int
+	known bool
+}
+
+// learnHot records the pages a run wrote, once.
+func (s *poolSnapshot) learnHot(written [][2]int) {
+	s.hotMu.Lock()
+	defer s.hotMu.Unlock()
+	if !s.known {
+		s.hot, s.known = slices.Clone(written), true
+	}
+}
+
+func (s *poolSnapshot) hotPages() [][2]int {
+	s.hotMu.Lock()
+	defer s.hotMu.Unlock()
+	return s.hot
 }
 
 // closeSnapshot closes the image file when the host closes; instances still running
@@ -255,6 +277,11 @@ func (p *pool) fromSnapshot(ctx context.Context, s *poolSnapshot) (*pooled, erro
 	}
 	pi.setGlobals(s.globals)
 	pi.snap = s
+	if rm, ok := pi.mem.(*reservedMemory); ok && s.mode == imageMapped && s.reset == resetWritten {
+		for _, r := range s.hotPages() {
+			prefault(rm.buf[r[0] : r[0]+r[1]])
+		}
+	}
 	return pi, nil
 }
 
@@ -310,6 +337,7 @@ func (s *poolSnapshot) resetInstance(pi *pooled, maxPages uint32) bool {
 			for _, r := range pi.written {
 				copy(buf[r[0]:r[0]+r[1]], s.img.mem[r[0]:r[0]+r[1]])
 			}
+			s.learnHot(pi.written)
 		}
 	default:
 		copy(buf, s.img.mem)
