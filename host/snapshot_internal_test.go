@@ -152,3 +152,31 @@ func vmHWM(t *testing.T) int64 {
 	t.Fatal("no VmHWM")
 	return 0
 }
+
+// FuzzSnapshotVariant: the snapshot variant reads untrusted modules (LoadGuest): it
+// never panics, and what it accepts keeps every section it does not drop.
+func FuzzSnapshotVariant(f *testing.F) {
+	for _, name := range []string{"guest.wasm", "testdata/wat/hostile_stash.wasm", "testdata/wat/hostile_spin.wasm", "testdata/wat/load_env_import.wasm"} {
+		if b, err := os.ReadFile(name); err == nil {
+			if len(b) > 1<<16 {
+				b = b[:1<<16] // a truncated module is a good seed too
+			}
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		v, err := snapshotVariant(wasm)
+		if err != nil {
+			return
+		}
+		if len(v.wasm) < 8 || !bytes.Equal(v.wasm[:8], wasm[:8]) {
+			t.Fatalf("the variant lost the module header")
+		}
+		for _, seg := range v.data {
+			if len(seg.bytes) > len(wasm) {
+				t.Fatalf("a data segment longer than the module")
+			}
+		}
+	})
+}
