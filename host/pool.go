@@ -135,12 +135,12 @@ func (h *Host) PoolStats() PoolStats {
 // started cold (the snapshot variant with its data written by the host, or the guest
 // as given), then _initialize.
 func (p *pool) instantiate(ctx context.Context) (*pooled, error) {
-	var pi *pooled
-	s, err := p.snapshotFor(ctx)
+	s, pi, err := p.snapshotFor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	switch {
+	case pi != nil:
 	case s != nil:
 		pi, err = p.fromSnapshot(ctx, s)
 	case p.sb.variant != nil:

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	cryptorand "crypto/rand"
 	"errors"
@@ -131,34 +132,38 @@ func defaultSnapshotOptions() snapshotOptions {
 // snapshotFor returns the snapshot of the pool's guest and memory limit, taking it on
 // first use (by whichever module runs first: the snapshot holds nothing of a module's); nil when the guest
 // cannot be snapshotted, whose instances then start cold. An error is a guest that
-// could not even start (its _initialize failed).
-func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, error) {
+// could not even start (its _initialize failed). When it took the snapshot, it also
+// returns the instance it took it from, ready to serve as a new one.
+func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, *pooled, error) {
 	sb := p.sb
 	sb.snapMu.Lock()
 	defer sb.snapMu.Unlock()
 	if sb.snapTried || sb.variant == nil || p.h.opts.snapshot.off {
-		return sb.snap, nil
+		return sb.snap, nil, nil
 	}
 	// The caller's bound applies (a guest whose _initialize never returns must not hold
 	// the run forever), and the default timeout on top.
 	sctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
 	defer cancel()
-	s, err := p.takeSnapshot(sctx)
+	s, first, err := p.takeSnapshot(sctx)
 	if ctx.Err() != nil {
 		// The caller gave up, not the guest: a later run tries again.
-		return nil, ctx.Err()
+		if first != nil {
+			first.mod.Close(context.Background())
+		}
+		return nil, nil, ctx.Err()
 	}
 	sb.snapTried = true
 	var warm *warmUpError
 	switch {
 	case errors.As(err, &warm):
 		p.h.log.Warn("instances start without a snapshot", "module", p.module, "err", err)
-		return nil, nil
+		return nil, nil, nil
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	sb.snap = s
-	return s, nil
+	return s, first, nil
 }
 
 // warmUpActor is the policy actor of the warm-up run: no module's, and an empty script
@@ -171,38 +176,56 @@ type warmUpError struct{ err error }
 func (e *warmUpError) Error() string { return "warm-up run: " + e.err.Error() }
 
 // takeSnapshot starts an instance cold, warms it up, and captures its memory and
-// mutable globals.
-func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, error) {
+// mutable globals. The instance it warmed up is at the snapshot already: it is returned
+// as the first instance (nil when it cannot be).
+func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, *pooled, error) {
 	pi, err := p.coldStart(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer pi.mod.Close(ctx)
+	keep := false
+	defer func() {
+		if !keep {
+			pi.mod.Close(ctx)
+		}
+	}()
 	if p.lua {
 		if err := p.warmUp(ctx, pi.mod); err != nil {
-			return nil, &warmUpError{err}
+			return nil, nil, &warmUpError{err}
 		}
 	}
 	o := p.h.opts.snapshot
 	s := &poolSnapshot{img: image{fd: -1}, mode: o.mode, reset: o.reset}
+	var view []byte
 	if mem := memoryOf(pi.mod); mem != nil {
-		view, _ := mem.Read(0, mem.Size())
-		s.img.mem = append([]byte(nil), view...)
+		view, _ = mem.Read(0, mem.Size())
 		s.pages = mem.Size() / wasmPage
 	}
 	for _, g := range pi.globals {
 		s.globals = append(s.globals, g.Get())
 	}
 	if s.mode == imageMapped {
-		if fd, view, err := imageFile(s.img.mem); err != nil {
+		if fd, fileView, err := imageFile(view); err != nil {
 			s.mode = imageCopied
 		} else {
 			// The image's bytes are read from the file's pages from now on: the same
 			// physical pages the instances map, rather than a second copy in the heap.
-			s.img.fd, s.img.mem = fd, view
+			s.img.fd, s.img.mem = fd, fileView
 		}
 	}
-	return s, nil
+	if s.mode == imageCopied {
+		s.img.mem = bytes.Clone(view)
+	}
+	if s.mode == imageMapped {
+		// Mapped like any other instance, its own copy of the pages is freed.
+		rm, ok := pi.mem.(*reservedMemory)
+		if !ok || mapImage(rm.buf, s.img.fd, len(s.img.mem)) != nil {
+			return s, nil, nil
+		}
+	}
+	pi.snap = s
+	keep = true
+	return s, pi, nil
 }
 
 // warmUp runs an empty script, so that the snapshot holds a built Lua VM and
