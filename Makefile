@@ -2,9 +2,9 @@
 # with apt-get when a test needs them and they are missing.
 GO      ?= go
 GUEST   := host/guest.wasm
-GUEST_SRC := $(shell find guest abi -name '*.go' -not -name '*_test.go') go.mod go.sum
+GUEST_SRC := $(shell find guest abi govalue -name '*.go' -not -name '*_test.go') go.mod go.sum
 
-WAT_SRC := $(wildcard host/testdata/wat/*.wat examples/*/*.wat)
+WAT_SRC := $(wildcard host/testdata/wat/*.wat examples/*/*.wat wasmpass/testdata/*.wat)
 WAT_OUT := $(WAT_SRC:.wat=.wasm)
 PLUGIN  := examples/plugin-go/plugin.wasm
 SDKTEST := host/testdata/sdkguest/guest.wasm

@@ -7,8 +7,11 @@
 // with a buffer at least that large. The host never calls back into the guest while a
 // host call is running.
 //
-// The package is pure Go and builds for linux and for wasip1: the host and the guest
-// share these types, so the two sides cannot drift apart.
+// The package is pure Go with no dependency outside the standard library, and builds
+// for linux and for wasip1: the host, the guest and the benchmarks share its types, its
+// limits, its checks and its one CBOR codec ([DecodeRequest], [AppendResponse], ...), so
+// the sides cannot drift apart. It exports no variables: nothing an importer does can
+// change the contract.
 package abi
 
 // Version is the ABI version that this package describes. It is part of the host
@@ -49,7 +52,3 @@ const (
 	// runs it once per instance before [ExportRun].
 	ExportInitialize = "_initialize"
 )
-
-// MaxRequestBytes bounds the request length the host reads from guest memory. It is
-// checked before anything is read, so a guest cannot make the host copy more.
-const MaxRequestBytes = 16 << 20

@@ -8,24 +8,21 @@ import (
 	"github.com/wasmkv/wasmkv/abi"
 )
 
-// A guest encodes each request with abi.EncMode and passes the bytes to the host's
+// A guest encodes each request with abi.AppendRequest and passes the bytes to the host's
 // "call" function. The encoding is deterministic: map keys in core deterministic order.
-func ExampleRequest() {
+func ExampleAppendRequest() {
 	req := abi.Request{Op: abi.OpGet, Handle: 1, Key: []byte("user:1")}
-	b, err := abi.EncMode.Marshal(&req)
-	if err != nil {
-		panic(err)
-	}
+	b := abi.AppendRequest(nil, &req)
 	fmt.Println(hex.EncodeToString(b))
 	// Output:
 	// a3616801626f7005636b657946757365723a31
 }
 
 // A request that stores a value embeds the value's CBOR as is.
-func ExampleRequest_set() {
-	val, _ := abi.EncMode.Marshal(map[string]any{"n": 1})
+func ExampleAppendRequest_set() {
+	val := []byte{0xa1, 0x61, 'n', 0x01} // {"n": 1}
 	req := abi.Request{Op: abi.OpSet, Handle: 1, Key: []byte("k"), Value: val, TTL: 1500}
-	b, _ := abi.EncMode.Marshal(&req)
+	b := abi.AppendRequest(nil, &req)
 	fmt.Println(hex.EncodeToString(b))
 	// Output:
 	// a5616801626f7006636b6579416b6374746c1905dc6376616ca1616e01
@@ -53,13 +50,9 @@ func ExampleDecodeResponse_value() {
 	if err := abi.DecodeResponse(b, &resp); err != nil {
 		panic(err)
 	}
-	var v map[string]int
-	if err := abi.ValueDecMode.Unmarshal(resp.Value, &v); err != nil {
-		panic(err)
-	}
-	fmt.Println(resp.Err == nil, v["n"])
+	fmt.Printf("%v %x\n", resp.Err == nil, resp.Value)
 	// Output:
-	// true 1
+	// true a1616e01
 }
 
 // Malformed input is a *DecodeError; the host answers such a request with Invalid.
@@ -71,7 +64,7 @@ func ExampleDecodeRequest() {
 	fmt.Println(err)
 	// Output:
 	// true request
-	// abi: malformed request: cbor: 1 bytes of extraneous data starting at index 5
+	// abi: malformed request: 1 bytes after the request (at byte 5)
 }
 
 func ExampleParseKind() {
@@ -88,7 +81,7 @@ func ExampleParseKind() {
 }
 
 func ExampleKind_Retryable() {
-	for _, n := range abi.KindNames {
+	for _, n := range abi.KindNames() {
 		fmt.Printf("%-17s %-16s %v\n", n.Name, n.Kind, n.Kind.Retryable())
 	}
 	// Output:
@@ -145,13 +138,13 @@ func ExampleDecodeNumber() {
 func ExampleCheckValue() {
 	for _, h := range []string{"a1616e01", "", "0102", "c11a5f5e1000"} {
 		b, _ := hex.DecodeString(h)
-		fmt.Printf("%q: %v\n", h, abi.CheckValue(b))
+		fmt.Printf("%q: %v\n", h, abi.CheckValue(b, 1024))
 	}
 	// Output:
 	// "a1616e01": <nil>
-	// "": abi: malformed value: empty
-	// "0102": abi: malformed value: cbor: 1 bytes of extraneous data starting at index 1
-	// "c11a5f5e1000": abi: malformed value: cbor: CBOR tag isn't allowed
+	// "": Invalid: value is required
+	// "0102": Invalid: value: abi: malformed value: 1 bytes after the value (at byte 1)
+	// "c11a5f5e1000": Invalid: value: abi: malformed value: tags are not allowed (at byte 0)
 }
 
 func ExampleStatus() {

@@ -11,7 +11,7 @@ import (
 	"github.com/wasmkv/wasmkv/abi"
 )
 
-// Hand-made hostile inputs, one per decode limit of abi/codec.go. Each is written in hex
+// Hand-made hostile inputs, one per decode limit of abi/cbor.go and abi/codec.go. Each is written in hex
 // with spaces between CBOR items, so a reader can check it against RFC 8949.
 
 func unhex(t testing.TB, s string) []byte {
@@ -36,10 +36,28 @@ const (
 	huge   = "5b ffffffffffffffff" // a byte string declaring 2^64-1 bytes
 )
 
-// requireDecodeError asserts that err is a *abi.DecodeError for what, whose message
-// contains each of the fragments.
+// checkValue is abi.CheckValue without a size limit, as an error.
+func checkValue(b []byte) error {
+	if e := abi.CheckValue(b, 0); e != nil {
+		return e
+	}
+	return nil
+}
+
+// requireDecodeError asserts that err is a *abi.DecodeError for what (for a value, an
+// Invalid *abi.Error that carries one's message), whose message contains each of the
+// fragments.
 func requireDecodeError(t *testing.T, err error, what string, fragments ...string) {
 	t.Helper()
+	if what == "value" {
+		var e *abi.Error
+		require.True(t, errors.As(err, &e), "want *abi.Error, got %T: %v", err, err)
+		require.Equal(t, abi.Invalid, e.Kind)
+		for _, f := range fragments {
+			require.ErrorContains(t, err, f)
+		}
+		return
+	}
 	var de *abi.DecodeError
 	require.True(t, errors.As(err, &de), "want *abi.DecodeError, got %T: %v", err, err)
 	require.Equal(t, what, de.What)
@@ -70,33 +88,32 @@ func TestLimitNesting(t *testing.T) {
 	atLimit := "a2 " + opSet + " " + valKey + " " + nested(abi.MaxMessageDepth-2)
 	overLimit := "a2 " + opSet + " " + valKey + " " + nested(abi.MaxMessageDepth-1)
 	require.NoError(t, decodeRequest(t, atLimit))
-	requireDecodeError(t, decodeRequest(t, overLimit), "request", "exceeded max nested level 40")
+	requireDecodeError(t, decodeRequest(t, overLimit), "request", "nesting deeper than 40 levels")
 
-	// The same through a field the host does not know: depth is checked before fields,
-	// and then the unknown field is refused.
+	// A field the host does not know is refused before its value is read.
 	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 78 "+nested(abi.MaxMessageDepth-2)), "request", "unknown field")
-	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 78 "+nested(abi.MaxMessageDepth-1)), "request", "max nested level")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 78 "+nested(abi.MaxMessageDepth-1)), "request", "unknown field")
 
 	// Responses have the same bound.
 	require.NoError(t, decodeResponse(t, "a1 "+valKey+" "+nested(abi.MaxMessageDepth-2)))
-	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" "+nested(abi.MaxMessageDepth-1)), "response", "max nested level 40")
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" "+nested(abi.MaxMessageDepth-1)), "response", "nesting deeper than 40 levels")
 
 	// Maps count as arrays do: {"a": {"a": ... }}.
 	maps := func(n int) string { return strings.Repeat("a1 6161 ", n) + "00" }
 	require.NoError(t, decodeResponse(t, maps(abi.MaxMessageDepth)))
-	requireDecodeError(t, decodeResponse(t, maps(abi.MaxMessageDepth+1)), "response", "max nested level")
+	requireDecodeError(t, decodeResponse(t, maps(abi.MaxMessageDepth+1)), "response", "nesting deeper than")
 }
 
 func TestLimitElements(t *testing.T) {
 	require.Equal(t, 1<<20, abi.MaxElements)
 	// A declared count over the limit is refused from its head alone: nothing follows it.
 	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" "+tooMny), "request",
-		"exceeded max number of elements 1048576 for CBOR array")
+		"more than 1048576 elements")
 	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" "+mapMny), "request",
-		"exceeded max number of key-value pairs 1048576 for CBOR map")
-	requireDecodeError(t, decodeRequest(t, mapMny), "request", "key-value pairs")
+		"more than 1048576 elements in an array or pairs in a map")
+	requireDecodeError(t, decodeRequest(t, mapMny), "request", "pairs in a map")
 	// A count of 2^64-1 is refused as well, before any arithmetic on it can overflow.
-	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" 9b ffffffffffffffff"), "response", "too large")
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" 9b ffffffffffffffff"), "response", "more than 1048576")
 
 	// Exactly MaxElements is accepted.
 	head := unhex(t, "a2 "+opSet+" "+valKey+" 9a 00100000")
@@ -104,8 +121,8 @@ func TestLimitElements(t *testing.T) {
 	var r abi.Request
 	require.NoError(t, abi.DecodeRequest(b, &r))
 	require.Len(t, []byte(r.Value), 5+abi.MaxElements)
-	require.NoError(t, abi.CheckValue(r.Value))
-	requireDecodeError(t, abi.CheckValue(append(unhex(t, tooMny), make([]byte, abi.MaxElements+1)...)), "value", "max number of elements")
+	require.NoError(t, checkValue(r.Value))
+	requireDecodeError(t, checkValue(append(unhex(t, tooMny), make([]byte, abi.MaxElements+1)...)), "value", "more than 1048576 elements")
 }
 
 func TestLimitDuplicateKeys(t *testing.T) {
@@ -127,25 +144,25 @@ func TestLimitDuplicateKeys(t *testing.T) {
 
 func TestLimitIndefiniteLength(t *testing.T) {
 	for name, c := range map[string]struct{ request, value, msg string }{
-		"array":       {"a2 " + opSet + " " + valKey + " 9f 01 ff", "9f 01 ff", "indefinite-length array isn't allowed"},
-		"map":         {"bf " + opGet + " ff", "bf 6161 01 ff", "indefinite-length map isn't allowed"},
-		"byte string": {"a2 " + opGet + " " + keyKey + " 5f 41 61 ff", "5f 41 61 ff", "indefinite-length byte string isn't allowed"},
-		"text string": {"a2 62 6f70 03 " + idKey + " 7f 61 61 ff", "7f 61 61 ff", "indefinite-length UTF-8 text string isn't allowed"},
-		"empty array": {"9f ff", "81 9f ff", "indefinite-length array isn't allowed"},
+		"array":       {"a2 " + opSet + " " + valKey + " 9f 01 ff", "9f 01 ff", "indefinite-length items are not allowed"},
+		"map":         {"bf " + opGet + " ff", "bf 6161 01 ff", "indefinite-length items are not allowed"},
+		"byte string": {"a2 " + opGet + " " + keyKey + " 5f 41 61 ff", "5f 41 61 ff", "indefinite-length items are not allowed"},
+		"text string": {"a2 62 6f70 03 " + idKey + " 7f 61 61 ff", "7f 61 61 ff", "indefinite-length items are not allowed"},
+		"empty array": {"9f ff", "81 9f ff", "indefinite-length items are not allowed"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			requireDecodeError(t, decodeRequest(t, c.request), "request", c.msg)
-			requireDecodeError(t, abi.CheckValue(unhex(t, c.value)), "value", c.msg)
+			requireDecodeError(t, checkValue(unhex(t, c.value)), "value", c.msg)
 		})
 	}
-	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" bf ff"), "response", "indefinite-length map")
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" bf ff"), "response", "indefinite-length")
 }
 
 func TestLimitTags(t *testing.T) {
 	// A tag around the whole message, around a field, and inside an embedded value.
-	requireDecodeError(t, decodeRequest(t, tag0+" a1 "+opGet), "request", "CBOR tag isn't allowed")
-	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" d8 18 41 61"), "request", "CBOR tag isn't allowed")
-	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" c1 1a 5f5e1000"), "request", "CBOR tag isn't allowed")
+	requireDecodeError(t, decodeRequest(t, tag0+" a1 "+opGet), "request", "tags are not allowed")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" d8 18 41 61"), "request", "tags are not allowed")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" c1 1a 5f5e1000"), "request", "tags are not allowed")
 	// Bignums (tags 2 and 3) and self-described CBOR (55799) are tags like any other.
 	requireDecodeError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" c2 41 01"), "request", "tag")
 	requireDecodeError(t, decodeRequest(t, "d9 d9f7 a1 "+opGet), "request", "tag")
@@ -153,32 +170,32 @@ func TestLimitTags(t *testing.T) {
 }
 
 func TestLimitTrailingBytes(t *testing.T) {
-	requireDecodeError(t, decodeRequest(t, "a1 "+opGet+" 00"), "request", "1 bytes of extraneous data starting at index 5")
+	requireDecodeError(t, decodeRequest(t, "a1 "+opGet+" 00"), "request", "1 bytes after the request (at byte 5)")
 	// Two requests back to back are one request and trailing bytes.
-	requireDecodeError(t, decodeRequest(t, "a1 "+opGet+" a1 "+opGet), "request", "extraneous data")
-	requireDecodeError(t, decodeResponse(t, "a0 a0"), "response", "extraneous data")
+	requireDecodeError(t, decodeRequest(t, "a1 "+opGet+" a1 "+opGet), "request", "bytes after the")
+	requireDecodeError(t, decodeResponse(t, "a0 a0"), "response", "bytes after the")
 }
 
 func TestLimitDeclaredLengthLongerThanData(t *testing.T) {
 	// A key declaring 4 bytes with 2 present, and one declaring 2^64-1 bytes with 1.
-	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 44 0102"), "request", "unexpected EOF")
-	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 5a 7fffffff 00"), "request", "unexpected EOF")
-	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" "+huge+" 00"), "request", "too large")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 44 0102"), "request", "longer than the input")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 5a 7fffffff 00"), "request", "longer than the input")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" "+huge+" 00"), "request", "longer than the input")
 	// A map declaring more pairs than follow, and a text string cut short.
-	requireDecodeError(t, decodeRequest(t, "a3 "+opGet), "request", "unexpected EOF")
-	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 03 "+idKey+" 69 6170"), "request", "unexpected EOF")
-	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" 5a ffffffff"), "response", "unexpected EOF")
+	requireDecodeError(t, decodeRequest(t, "a3 "+opGet), "request", "longer than the input")
+	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 03 "+idKey+" 69 6170"), "request", "longer than the input")
+	requireDecodeError(t, decodeResponse(t, "a1 "+valKey+" 5a ffffffff"), "response", "longer than the input")
 	// The empty input.
-	requireDecodeError(t, decodeRequest(t, ""), "request", "EOF")
-	requireDecodeError(t, abi.CheckValue(unhex(t, huge)), "value", "too large")
+	requireDecodeError(t, decodeRequest(t, ""), "request", "unexpected end of input")
+	requireDecodeError(t, checkValue(unhex(t, huge)), "value", "longer than the input")
 }
 
 func TestLimitInvalidUTF8(t *testing.T) {
 	// "id": "\xc3(" (a truncated two-byte sequence), a map key "\xff", and an error message.
-	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 03 "+idKey+" 62 c328"), "request", "invalid UTF-8 string")
-	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 ff 01"), "request", "invalid UTF-8 string")
+	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 03 "+idKey+" 62 c328"), "request", "invalid UTF-8")
+	requireDecodeError(t, decodeRequest(t, "a2 "+opGet+" 61 ff 01"), "request", "invalid UTF-8")
 	requireDecodeError(t, decodeRequest(t, "a2 62 6f70 02 63 657272 a2 64 6b696e64 67 556e6b6e6f776e 63 6d7367 61 80"),
-		"request", "invalid UTF-8 string")
+		"request", "invalid UTF-8")
 	requireDecodeError(t, decodeResponse(t, "a1 64 696e666f a1 62 6964 61 fe"), "response", "invalid UTF-8")
 	// A byte string holds any bytes: the same bytes as a key are fine.
 	require.NoError(t, decodeRequest(t, "a2 "+opGet+" "+keyKey+" 42 c328"))
@@ -187,45 +204,54 @@ func TestLimitInvalidUTF8(t *testing.T) {
 func TestLimitWrongTypes(t *testing.T) {
 	// Not a limit of its own, but what a guest in another language meets first: each field
 	// has one CBOR type, and another is a DecodeError rather than a conversion.
-	for name, h := range map[string]string{
-		"key as text":     "a2 " + opGet + " " + keyKey + " 61 6b",
-		"op too large":    "a1 62 6f70 19 012c",
-		"negative handle": "a2 " + opGet + " 61 68 20",
-		"ttl as float":    "a2 " + opSet + " 63 74746c fb 408f400000000000",
-		"absent as int":   "a2 62 6f70 0a 66 616273656e74 01",
-		"message array":   "82 62 6f70 05",
+	for name, c := range map[string]struct{ hex, msg string }{
+		"key as text":     {"a2 " + opGet + " " + keyKey + " 61 6b", "key: byte string expected, got text string"},
+		"op too large":    {"a1 62 6f70 19 012c", "op: 300 is larger than 255"},
+		"negative handle": {"a2 " + opGet + " 61 68 20", "h: unsigned integer expected, got negative integer"},
+		"ttl as float":    {"a2 " + opSet + " 63 74746c fb 408f400000000000", "ttl: integer expected, got float"},
+		"absent as int":   {"a2 62 6f70 0a 66 616273656e74 01", "absent: bool expected, got unsigned integer"},
+		"message array":   {"82 62 6f70 05", "map expected, got array"},
+		"simple as int":   {"a1 62 6f70 e5", "op: unsigned integer expected, got simple value 5"},
+		"array as bytes":  {"a2 " + opGet + " " + keyKey + " 82 01 02", "key: byte string expected, got array"},
+		"null key":        {"a2 " + opGet + " " + keyKey + " f6", "key: byte string expected, got null"},
+		"no op":           {"a1 " + keyKey + " 41 6b", `missing field "op"`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			requireDecodeError(t, decodeRequest(t, h), "request", "cannot unmarshal")
+			requireDecodeError(t, decodeRequest(t, c.hex), "request", c.msg)
 		})
 	}
+	// Null stands for absent where the CDDL allows it: ifver and err.
+	var r abi.Request
+	require.NoError(t, abi.DecodeRequest(unhex(t, "a3 62 6f70 0a 65 6966766572 f6 63 657272 f6"), &r))
+	require.Nil(t, r.IfVersion)
+	require.Nil(t, r.Err)
 }
 
 func TestCheckValueLimits(t *testing.T) {
 	require.Equal(t, 32, abi.MaxValueDepth)
 	// Depth: the top-level array or map is level 1.
-	require.NoError(t, abi.CheckValue(unhex(t, nested(abi.MaxValueDepth-1))))
-	requireDecodeError(t, abi.CheckValue(unhex(t, nested(abi.MaxValueDepth))), "value", "exceeded max nested level 32")
+	require.NoError(t, checkValue(unhex(t, nested(abi.MaxValueDepth-1))))
+	requireDecodeError(t, checkValue(unhex(t, nested(abi.MaxValueDepth))), "value", "nesting deeper than 32 levels")
 	mixed := strings.Repeat("a1 6161 81 ", abi.MaxValueDepth/2) // 32 levels of map, array, map, ...
-	require.NoError(t, abi.CheckValue(unhex(t, mixed+"00")))
-	requireDecodeError(t, abi.CheckValue(unhex(t, mixed+"80")), "value", "max nested level")
+	require.NoError(t, checkValue(unhex(t, mixed+"00")))
+	requireDecodeError(t, checkValue(unhex(t, mixed+"80")), "value", "nesting deeper than")
 	// Scalars have no depth.
-	require.NoError(t, abi.CheckValue(unhex(t, "00")))
+	require.NoError(t, checkValue(unhex(t, "00")))
 
 	// Empty input.
-	requireDecodeError(t, abi.CheckValue(nil), "value", "empty")
-	requireDecodeError(t, abi.CheckValue([]byte{}), "value", "empty")
+	requireDecodeError(t, checkValue(nil), "value", "value is required")
+	requireDecodeError(t, checkValue([]byte{}), "value", "value is required")
 	// Trailing bytes: a value is exactly one item.
-	requireDecodeError(t, abi.CheckValue(unhex(t, "01 02")), "value", "extraneous data")
-	requireDecodeError(t, abi.CheckValue(unhex(t, "a0 a0")), "value", "extraneous data")
+	requireDecodeError(t, checkValue(unhex(t, "01 02")), "value", "bytes after the")
+	requireDecodeError(t, checkValue(unhex(t, "a0 a0")), "value", "bytes after the")
 	// The other message limits hold for values too.
-	requireDecodeError(t, abi.CheckValue(unhex(t, "c1 00")), "value", "tag")
-	requireDecodeError(t, abi.CheckValue(unhex(t, "bf ff")), "value", "indefinite-length")
-	requireDecodeError(t, abi.CheckValue(unhex(t, tooMny)), "value", "max number of elements")
-	requireDecodeError(t, abi.CheckValue(unhex(t, "44 00")), "value", "unexpected EOF")
-	requireDecodeError(t, abi.CheckValue(unhex(t, "ff")), "value", "break")
-	requireDecodeError(t, abi.CheckValue(unhex(t, "1c")), "value", "additional information")
-	requireDecodeError(t, abi.CheckValue(unhex(t, "f8 10")), "value", "simple value")
+	requireDecodeError(t, checkValue(unhex(t, "c1 00")), "value", "tag")
+	requireDecodeError(t, checkValue(unhex(t, "bf ff")), "value", "indefinite-length")
+	requireDecodeError(t, checkValue(unhex(t, tooMny)), "value", "more than 1048576 elements")
+	requireDecodeError(t, checkValue(unhex(t, "44 00")), "value", "longer than the input")
+	requireDecodeError(t, checkValue(unhex(t, "ff")), "value", "break")
+	requireDecodeError(t, checkValue(unhex(t, "1c")), "value", "additional information")
+	requireDecodeError(t, checkValue(unhex(t, "f8 10")), "value", "simple value")
 }
 
 // TestCheckValueDoesNotCatch documents what CheckValue lets through today: it checks
@@ -245,7 +271,7 @@ func TestCheckValueDoesNotCatch(t *testing.T) {
 		"integer beyond int64":           "1b ffffffffffffffff",
 	} {
 		t.Run(name, func(t *testing.T) {
-			require.NoError(t, abi.CheckValue(unhex(t, h)))
+			require.NoError(t, checkValue(unhex(t, h)))
 		})
 	}
 	// The request decoder does not look inside a value either: the invalid UTF-8 and the

@@ -1,7 +1,5 @@
 package abi
 
-import "github.com/fxamacker/cbor/v2"
-
 // Op is a request's operation code.
 type Op uint8
 
@@ -36,17 +34,6 @@ const (
 	OpList Op = 12
 	// OpInfo describes the store. Response: Info. Action store.info.
 	OpInfo Op = 13
-)
-
-// List limits.
-const (
-	// DefaultListLimit is the page size when a list request gives none.
-	DefaultListLimit = 100
-	// MaxListLimit is the largest page size a list request may ask for.
-	MaxListLimit = 1000
-	// MaxPageBytes bounds the encoded values of one page. A page that would exceed it
-	// ends early with more set, so a page of large values still fits a response.
-	MaxPageBytes = 8 << 20
 )
 
 // String names the operation.
@@ -92,8 +79,8 @@ type Request struct {
 	// Key is binary-safe, so it travels as a byte string.
 	Key []byte `cbor:"key,omitempty"`
 	// Value is one CBOR data item, embedded as is (not wrapped in a byte string). It
-	// must be well-formed under [ValueDecMode].
-	Value cbor.RawMessage `cbor:"val,omitempty"`
+	// must pass [CheckValue].
+	Value []byte `cbor:"val,omitempty"`
 	// TTL is in milliseconds; 0 means no expiry.
 	TTL int64 `cbor:"ttl,omitempty"`
 	// OnlyIfAbsent makes OpPut fail with AlreadyExists when the key is live.
@@ -112,20 +99,20 @@ type Request struct {
 
 // Response is what the host writes back. Err is set exactly when the operation failed.
 type Response struct {
-	Err    *Error          `cbor:"err,omitempty"`
-	OK     bool            `cbor:"ok,omitempty"`
-	Handle uint32          `cbor:"h,omitempty"`
-	Value  cbor.RawMessage `cbor:"val,omitempty"`
-	Task   *Task           `cbor:"task,omitempty"`
-	Entry  *Entry          `cbor:"entry,omitempty"`
-	Page   *Page           `cbor:"page,omitempty"`
-	Info   *Info           `cbor:"info,omitempty"`
+	Err    *Error `cbor:"err,omitempty"`
+	OK     bool   `cbor:"ok,omitempty"`
+	Handle uint32 `cbor:"h,omitempty"`
+	Value  []byte `cbor:"val,omitempty"`
+	Task   *Task  `cbor:"task,omitempty"`
+	Entry  *Entry `cbor:"entry,omitempty"`
+	Page   *Page  `cbor:"page,omitempty"`
+	Info   *Info  `cbor:"info,omitempty"`
 }
 
 // Entry is one live key with its value, version and remaining time to live.
 type Entry struct {
-	Key   []byte          `cbor:"key"`
-	Value cbor.RawMessage `cbor:"val"`
+	Key   []byte `cbor:"key"`
+	Value []byte `cbor:"val"`
 	// Version is opaque; it changes on every write of the key.
 	Version string `cbor:"ver"`
 	// TTL is the remaining time to live in milliseconds; absent when the key has no expiry.
@@ -155,10 +142,26 @@ type Info struct {
 }
 
 // Backends and consistencies, as store.backend and store.consistency name them.
-var (
-	Backends      = []string{"MEMORY", "REDIS", "SQL", "UNKNOWN"}
-	Consistencies = []string{"LINEARIZABLE", "EVENTUAL", "LOCAL", "UNKNOWN"}
+const (
+	BackendMemory = "MEMORY"
+	BackendRedis  = "REDIS"
+	BackendSQL    = "SQL"
+
+	ConsistencyLinearizable = "LINEARIZABLE"
+	ConsistencyEventual     = "EVENTUAL"
+	ConsistencyLocal        = "LOCAL"
+
+	// UnknownName is what a guest reads a backend or consistency it does not know as.
+	UnknownName = "UNKNOWN"
 )
+
+// Backends returns the backend names, in a fixed order. The slice is the caller's.
+func Backends() []string { return []string{BackendMemory, BackendRedis, BackendSQL, UnknownName} }
+
+// Consistencies returns the consistency names, in a fixed order. The slice is the caller's.
+func Consistencies() []string {
+	return []string{ConsistencyLinearizable, ConsistencyEventual, ConsistencyLocal, UnknownName}
+}
 
 // Task is the work the host gives a guest for one run.
 type Task struct {

@@ -267,8 +267,8 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkTerminationChecks runs the guest on bare wazero with a minimal host (see
-// RawGuest), with wazero's termination checks on (as the host always runs guests) and
+// BenchmarkTerminationChecks runs the guest on bare wazero with the host's own host
+// functions (see RawGuest), with wazero's termination checks on (as the host always runs guests) and
 // off, to price them: store and table loops report ns/storeop, tiny is one run.
 func BenchmarkTerminationChecks(b *testing.B) {
 	ctx := context.Background()

@@ -109,7 +109,7 @@ type StoreOpResult struct {
 
 // StoreOps measures the store loop in every form: through h.Run on a pooled instance
 // (sandbox), the same loop against a Lua table in the sandbox (guest_table), on native
-// gopher-lua with the native binding (native), and the equivalent EVAL on a redis-server
+// gopher-lua with the guest's Lua code over the host's handler (native), and the equivalent EVAL on a redis-server
 // started for it (redis_eval); plus the diagnostic forms of StoreOpResult and GoMapOp.
 // Each form is warmed up first; then every round runs each form once, interleaved, so
 // that a change in the machine's load during the measurement touches every form alike.

@@ -2,10 +2,9 @@ package bench
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -16,20 +15,17 @@ import (
 	"github.com/wasmkv/wasmkv/host"
 )
 
-// RawGuest runs the embedded Lua guest on bare wazero with a minimal host: task and
-// finish, and open, release, set and get on a map (set checks the value as the host
-// does; there are no policies, limits or handles). It exists to measure one thing the
-// host cannot switch off: the price of wazero's termination checks
-// (WithCloseOnContextDone), by running the same guest with them on and off.
+// RawGuest runs the embedded Lua guest on a bare wazero runtime whose host functions
+// are the host's own (a host.Session: the same memory protocol, request handling,
+// checks, policies and engine), with wazero's termination checks
+// (WithCloseOnContextDone) on or off. It exists to measure one thing the host cannot
+// switch off: the price of those checks.
 type RawGuest struct {
-	rt      wazero.Runtime
-	cache   wazero.CompilationCache
-	mod     api.Module
-	run     api.Function
-	task    *abi.Task
-	result  *abi.Error
-	data    map[string][]byte
-	pending []byte
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	sess  *host.Session
+	mod   api.Module
+	run   api.Function
 }
 
 // DefaultCacheDir is the host's default compilation cache dir, the one the CLI uses.
@@ -57,7 +53,11 @@ func NewRawGuest(ctx context.Context, cacheDir string, checks bool) (*RawGuest, 
 	if cacheDir == "" {
 		cacheDir = DefaultCacheDir()
 	}
-	g := &RawGuest{data: map[string][]byte{}}
+	sess, err := host.NewSession(ctx, Config(), ModStore)
+	if err != nil {
+		return nil, err
+	}
+	g := &RawGuest{sess: sess}
 	rc := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(checks).
 		WithMemoryLimitPages(uint32(host.DefaultMemoryLimit / 65536))
 	if cacheDir != "" {
@@ -80,11 +80,7 @@ func (g *RawGuest) init(ctx context.Context) error {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, g.rt); err != nil {
 		return err
 	}
-	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
-	b := g.rt.NewHostModuleBuilder(abi.ModuleName)
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(g.call), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}).Export(abi.FuncCall)
-	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(g.take), []api.ValueType{i32, i32}, []api.ValueType{i64}).Export(abi.FuncTake)
-	if _, err := b.Instantiate(ctx); err != nil {
+	if err := g.sess.Instantiate(ctx, g.rt); err != nil {
 		return err
 	}
 	wasm, err := GuestWasm()
@@ -107,6 +103,7 @@ func (g *RawGuest) init(ctx context.Context) error {
 // Close releases the runtime and the cache.
 func (g *RawGuest) Close(ctx context.Context) {
 	g.rt.Close(ctx)
+	g.sess.Close()
 	if g.cache != nil {
 		g.cache.Close(ctx)
 	}
@@ -114,81 +111,24 @@ func (g *RawGuest) Close(ctx context.Context) {
 
 // Run runs src with args once and returns its wall time.
 func (g *RawGuest) Run(ctx context.Context, src []byte, args ...string) (time.Duration, error) {
-	g.task = &abi.Task{Name: "bench.lua", Source: src, MemoryLimit: host.DefaultMemoryLimit}
+	task := abi.Task{Name: "bench.lua", Source: src, MemoryLimit: host.DefaultMemoryLimit}
 	for _, a := range args {
-		g.task.Args = append(g.task.Args, []byte(a))
+		task.Args = append(task.Args, []byte(a))
 	}
-	g.result = nil
+	g.sess.Reset(ModStore, task)
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	start := time.Now()
 	_, err := g.run.Call(rctx)
 	d := time.Since(start)
-	if err == nil && g.result != nil {
-		err = g.result
-	}
-	return d, err
-}
-
-func (g *RawGuest) call(ctx context.Context, mod api.Module, stack []uint64) {
-	mem := mod.Memory()
-	view, ok := mem.Read(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
-	if !ok {
-		stack[0] = api.EncodeI64(int64(abi.StatusBadPointer))
-		return
-	}
-	out := g.handle(append([]byte(nil), view...))
-	if uint32(len(out)) > api.DecodeU32(stack[3]) {
-		g.pending = out
-	} else {
-		mem.Write(api.DecodeU32(stack[2]), out)
-	}
-	stack[0] = uint64(len(out))
-}
-
-func (g *RawGuest) take(ctx context.Context, mod api.Module, stack []uint64) {
-	mod.Memory().Write(api.DecodeU32(stack[0]), g.pending)
-	stack[0] = uint64(len(g.pending))
-	g.pending = nil
-}
-
-func (g *RawGuest) handle(b []byte) []byte {
-	var req abi.Request
-	var resp abi.Response
-	if err := abi.DecodeRequest(b, &req); err != nil {
-		resp.Err = abi.NewError(abi.Invalid, err.Error())
-	} else {
-		switch req.Op {
-		case abi.OpTask:
-			resp.Task = g.task
-		case abi.OpFinish:
-			g.result = req.Err
-		case abi.OpOpen:
-			resp.Handle = 1
-		case abi.OpRelease:
-			resp.OK = true
-		case abi.OpSet:
-			if err := abi.CheckValue(req.Value); err != nil {
-				resp.Err = abi.NewError(abi.Invalid, err.Error())
-				break
-			}
-			g.data[string(req.Key)] = append([]byte(nil), req.Value...)
-			resp.OK = true
-		case abi.OpGet:
-			if v, ok := g.data[string(req.Key)]; ok {
-				resp.Value = v
-			} else {
-				resp.Err = abi.NewError(abi.NotFound, fmt.Sprintf("key %q not found", req.Key))
-			}
-		default:
-			resp.Err = abi.NewError(abi.Invalid, "bench: raw host: unsupported op "+strconv.Itoa(int(req.Op)))
+	if err == nil {
+		if finished, failure := g.sess.Result(); !finished {
+			err = errors.New("bench: raw guest did not finish")
+		} else if failure != nil {
+			err = failure
 		}
 	}
-	out, err := abi.EncMode.Marshal(&resp)
-	if err != nil {
-		panic(err)
-	}
-	return out
+	return d, err
 }
 
 // TerminationResult is the cost of termination checks: the same work on the same guest

@@ -1,5 +1,6 @@
 // Package bench measures wasmkv against the baselines of issue 5: the same store
-// workload through the sandbox, on native gopher-lua with the store bound directly, on a
+// workload through the sandbox, natively (the guest's Lua code over the host's handler in
+// process, bench/native.go), on a
 // Lua table inside the guest, on a real redis-server with EVAL, and on a plain Go map;
 // plus warm-run latency, instance creation, compilation, RSS per pooled instance and
 // scaling across goroutines.
@@ -18,8 +19,8 @@ package bench
 // 2*LoopN store operations, and per-op figures are elapsed / (2*LoopN*runs).
 const LoopN = 1000
 
-// The store loop is one Lua body run against three preludes, so that the sandbox, the
-// native binding and the guest-local table execute exactly the same code. Its arguments
+// The store loop is one Lua body run against two preludes, so that the sandbox, the
+// native baseline and the guest-local table execute exactly the same code. Its arguments
 // are the iteration count and a key prefix (so that concurrent runs use their own keys).
 // Every iteration builds a small table value, sets it under one of 64 keys, reads it
 // back and checks it, as a session cache would. A second form stores the number i
@@ -49,7 +50,7 @@ const (
 	numberCheck = `v ~= i`
 )
 
-// storePrelude opens the host-backed store (the sandbox's, or the native binding's).
+// storePrelude opens the host-backed store (the sandbox's, or the host handler's in process).
 const storePrelude = `local cache = assert(require("store").get("app:cache"))`
 
 // tablePrelude is a tiny Lua object with the store's set/get/release shape over a

@@ -90,7 +90,7 @@ type Metrics struct {
 	// function are results, not errors.
 	Errors uint64
 	// Latency is a histogram of call durations: Latency[i] counts calls
-	// that took at most MetricsLatencyBounds[i] (and more than the bound
+	// that took at most MetricsLatencyBounds()[i] (and more than the bound
 	// before it); the last bucket counts the slower ones.
 	Latency [MetricsLatencyBuckets]uint64
 }
@@ -98,9 +98,12 @@ type Metrics struct {
 // MetricsLatencyBuckets is the number of buckets in Metrics.Latency.
 const MetricsLatencyBuckets = 16
 
-// MetricsLatencyBounds are the inclusive upper bounds of Metrics.Latency's
-// buckets but the last, which is unbounded.
-var MetricsLatencyBounds = [MetricsLatencyBuckets - 1]time.Duration{
+// MetricsLatencyBounds returns the inclusive upper bounds of Metrics.Latency's
+// buckets but the last, which is unbounded. It returns a copy: the bounds are
+// fixed, and no importer can change them under the histogram.
+func MetricsLatencyBounds() [MetricsLatencyBuckets - 1]time.Duration { return latencyBounds }
+
+var latencyBounds = [MetricsLatencyBuckets - 1]time.Duration{
 	50 * time.Microsecond, 100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
 	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
 	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
@@ -710,8 +713,8 @@ func (c *call) end(err error) error {
 	if errors.Is(err, ErrUnavailable) {
 		c.r.errs.Add(1)
 	}
-	b := len(MetricsLatencyBounds)
-	for i, bound := range MetricsLatencyBounds {
+	b := len(latencyBounds)
+	for i, bound := range latencyBounds {
 		if d <= bound {
 			b = i
 			break

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/policy"
 )
 
@@ -79,8 +80,8 @@ type ModuleConfig struct {
 const (
 	DefaultMaxSize         = 10000
 	DefaultCleanupInterval = 5 * time.Minute
-	DefaultMaxKeyBytes     = 1024
-	DefaultMaxValueBytes   = 1 << 20
+	DefaultMaxKeyBytes     = abi.DefaultMaxKeyBytes
+	DefaultMaxValueBytes   = abi.DefaultMaxValueBytes
 )
 
 //go:embed default.yaml

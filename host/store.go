@@ -9,12 +9,13 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/govalue"
 )
 
 // Store is one configured store: an engine and the limits the host enforces on it.
 // Its methods are the Go side of the store, for applications that share data with
-// their scripts; values are encoded with abi.EncMode and decoded with abi.ValueDecMode,
-// exactly as scripts' values are.
+// their scripts; values are encoded and decoded by package govalue, and checked by the
+// rules scripts' values are.
 type Store struct {
 	id            string
 	engine        engine.Engine
@@ -85,40 +86,7 @@ func (s *Store) ID() string { return s.id }
 func (s *Store) Engine() engine.Engine { return s.engine }
 
 // checkKey applies the key rules that every key operation shares.
-func (s *Store) checkKey(key []byte) *abi.Error {
-	switch {
-	case len(key) == 0:
-		return abi.NewError(abi.Invalid, "key is empty")
-	case len(key) > s.maxKeyBytes:
-		return abi.NewError(abi.Invalid, fmt.Sprintf("key is %d bytes, longer than max_key_bytes %d", len(key), s.maxKeyBytes))
-	}
-	return nil
-}
-
-// checkValue applies the value rules: present, within max_value_bytes, and one
-// well-formed CBOR item within the value limits.
-func (s *Store) checkValue(val []byte) *abi.Error {
-	switch {
-	case len(val) == 0:
-		return abi.NewError(abi.Invalid, "value is required")
-	case len(val) > s.maxValueBytes:
-		return abi.NewError(abi.Invalid, fmt.Sprintf("value: encoded value is %d bytes, larger than max_value_bytes %d", len(val), s.maxValueBytes))
-	}
-	if err := abi.CheckValue(val); err != nil {
-		return abi.NewError(abi.Invalid, "value: "+err.Error())
-	}
-	return nil
-}
-
-// maxTTL is 100 years, the longest ttl a store accepts.
-const maxTTL = 3_153_600_000 * time.Second
-
-func checkTTL(ttl time.Duration) *abi.Error {
-	if ttl < 0 || ttl > maxTTL {
-		return abi.NewError(abi.Invalid, fmt.Sprintf("ttl %v is out of range (0 to 100 years)", ttl))
-	}
-	return nil
-}
+func (s *Store) checkKey(key string) *abi.Error { return abi.CheckKey(key, s.maxKeyBytes) }
 
 // engineError maps an engine failure to the error a guest sees.
 func engineError(err error) *abi.Error {
@@ -135,14 +103,14 @@ func engineError(err error) *abi.Error {
 
 // Get decodes the value of key into v. found is false when the key is missing or expired.
 func (s *Store) Get(ctx context.Context, key string, v any) (found bool, err error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := s.checkKey(key); e != nil {
 		return false, e
 	}
 	ent, ok, err := s.engine.Get(ctx, key)
 	if err != nil || !ok {
 		return false, err
 	}
-	if err := abi.ValueDecMode.Unmarshal(ent.Value, v); err != nil {
+	if err := govalue.Unmarshal(ent.Value, v); err != nil {
 		return true, fmt.Errorf("host: decoding %q: %w", key, err)
 	}
 	return true, nil
@@ -150,17 +118,24 @@ func (s *Store) Get(ctx context.Context, key string, v any) (found bool, err err
 
 // Set stores v under key with a ttl (0: no expiry), by the rules a script's set follows.
 func (s *Store) Set(ctx context.Context, key string, v any, ttl time.Duration) error {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := s.checkKey(key); e != nil {
 		return e
 	}
-	if e := checkTTL(ttl); e != nil {
+	// Rounded away from zero, so that a ttl a nanosecond outside the bounds is refused.
+	ms := ttl.Milliseconds()
+	if ttl%time.Millisecond > 0 {
+		ms++
+	} else if ttl%time.Millisecond < 0 {
+		ms--
+	}
+	if e := abi.CheckTTL(ms); e != nil {
 		return e
 	}
-	val, err := abi.EncMode.Marshal(v)
+	val, err := govalue.Marshal(v)
 	if err != nil {
 		return abi.NewError(abi.Invalid, "value: "+err.Error())
 	}
-	if e := s.checkValue(val); e != nil {
+	if e := abi.CheckValue(val, s.maxValueBytes); e != nil {
 		return e
 	}
 	if err := s.engine.Set(ctx, key, val, ttl); err != nil {
@@ -171,7 +146,7 @@ func (s *Store) Set(ctx context.Context, key string, v any, ttl time.Duration) e
 
 // Has reports whether key holds a live value.
 func (s *Store) Has(ctx context.Context, key string) (bool, error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := s.checkKey(key); e != nil {
 		return false, e
 	}
 	return s.engine.Has(ctx, key)
@@ -179,7 +154,7 @@ func (s *Store) Has(ctx context.Context, key string) (bool, error) {
 
 // Delete removes key and reports whether a live value was removed.
 func (s *Store) Delete(ctx context.Context, key string) (bool, error) {
-	if e := s.checkKey([]byte(key)); e != nil {
+	if e := s.checkKey(key); e != nil {
 		return false, e
 	}
 	return s.engine.Delete(ctx, key)

@@ -160,7 +160,7 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 	rows := []row{
 		{what: "store op (set or get), sandbox", value: ns(ops.Sandbox.Median)},
 		{what: "store op, guest-local Lua table in the sandbox", value: ns(ops.GuestTable.Median)},
-		{what: "store op, native gopher-lua + engine.Memory", value: ns(ops.Native.Median)},
+		{what: "store op, native: the guest's Lua code and the host's handler, no wasm", value: ns(ops.Native.Median)},
 		{what: "store op, Redis EVAL (redis.call + cmsgpack)", value: ns(ops.Redis.Median)},
 		{what: "Go map op", value: ns(ops.GoMap.Median)},
 		{what: "sandbox ÷ guest_table", value: ratio(rTable), target: "≤ 1.15", ok: le(rTable, 1.15), miss: over(rTable, 1.15)},
@@ -182,7 +182,7 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 		{what: fmt.Sprintf("`wasmkv run examples/hello.lua`, whole process, warm cache (median of %d)", len(cli)), value: dur(cliMed), target: "≤ 150 ms", ok: le(float64(cliMed), float64(150*time.Millisecond)), miss: over(float64(cliMed), float64(150*time.Millisecond))},
 		{what: "diagnostic: guest_table ÷ the same table loop on native gopher-lua (" + ns(ops.NativeTable.Median) + "/op)", value: ratio(ops.GuestTable.Median / ops.NativeTable.Median), target: "—"},
 		{what: "diagnostic: number values (" + ns(ops.NumberSandbox.Median) + " / " + ns(ops.NumberGuestTable.Median) + "/op): sandbox ÷ guest_table", value: ratio(ops.NumberSandbox.Median / ops.NumberGuestTable.Median), target: "—"},
-		{what: "diagnostic, bare wazero + minimal host: store op, termination checks on / off", value: ns(term.StoreOn.Median) + " / " + ns(term.StoreOff.Median), target: "—"},
+		{what: "diagnostic, bare wazero + the host's handler: store op, termination checks on / off", value: ns(term.StoreOn.Median) + " / " + ns(term.StoreOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, store loop", value: ratio(term.StoreOn.Median / term.StoreOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, guest-table loop", value: ratio(term.TableOn.Median / term.TableOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, tiny run (" + ns(term.TinyOn.Median) + " / " + ns(term.TinyOff.Median) + ")", value: ratio(term.TinyOn.Median / term.TinyOff.Median), target: "—"},

@@ -1,11 +1,12 @@
 package luacbor
 
 import (
-	"encoding/binary"
 	"math"
 	"strconv"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/wasmkv/wasmkv/abi"
 )
 
 // maxSizeHint caps the capacity Decode preallocates for one table. A declared length is
@@ -20,32 +21,33 @@ const maxSizeHint = 1 << 10
 // cost a gigabyte. 1<<20 slots (16 MiB) admits any reasonably sparse table.
 const maxPadding = 1 << 20
 
-// decoder is the state of one Decode call.
+// decoder is the state of one Decode call, on abi's head reader.
 type decoder struct {
+	abi.Decoder
 	L       *lua.LState
-	b       []byte
-	off     int
 	padding int // nil slots added so far, against maxPadding
 }
 
 // Decode converts one CBOR data item (exactly one, no trailing bytes) to a Lua value,
 // creating tables in L. Any malformed or unsupported input gives a *DecodeError, never
-// a panic: tags, indefinite lengths, simple values other than false, true, null and
-// undefined, map keys that are not strings or numbers (or are NaN), nesting deeper than
-// the message envelope allows, and declared lengths longer than the input.
+// a panic: what abi's head reader refuses (tags, indefinite lengths, reserved
+// additional information), what its depth and count rules refuse (nesting deeper than
+// the message envelope allows, declared lengths longer than the input), simple values
+// other than false, true, null and undefined, and map keys that are not strings or
+// numbers (or are NaN).
 //
 // Null and undefined become nil, so a null array element leaves a hole and a map
 // entry with a null value is dropped, as assigning nil in Lua would. Text strings are
 // not checked for UTF-8: the host lets such values through, and a Lua string holds any
 // bytes.
 func Decode(L *lua.LState, b []byte) (lua.LValue, error) {
-	d := decoder{L: L, b: b}
+	d := decoder{Decoder: *abi.NewDecoder(b), L: L}
 	v, err := d.value(0)
 	if err != nil {
 		return lua.LNil, err
 	}
-	if d.off != len(b) {
-		return lua.LNil, d.fail(d.off, strconv.Itoa(len(b)-d.off)+" trailing bytes after the value")
+	if d.Remaining() != 0 {
+		return lua.LNil, d.fail(d.Offset(), strconv.Itoa(d.Remaining())+" trailing bytes after the value")
 	}
 	return v, nil
 }
@@ -54,122 +56,74 @@ func (d *decoder) fail(off int, reason string) error {
 	return &DecodeError{Offset: off, Reason: reason}
 }
 
-// head reads an initial byte and its argument. It refuses reserved additional
-// information and indefinite lengths (and the break code), which no stored value uses.
-func (d *decoder) head() (major, ai byte, arg uint64, err error) {
-	start := d.off
-	if start >= len(d.b) {
-		return 0, 0, 0, d.fail(start, "unexpected end of input")
+// head reads the next head and returns it with its offset.
+func (d *decoder) head() (abi.Head, int, error) {
+	start := d.Offset()
+	h, err := d.Head()
+	if err != nil {
+		return h, start, d.fail(start, err.Error())
 	}
-	ib := d.b[start]
-	major, ai = ib&0xe0, ib&0x1f
-	d.off++
-	var size int
-	switch {
-	case ai < 24:
-		return major, ai, uint64(ai), nil
-	case ai == 24:
-		size = 1
-	case ai == 25:
-		size = 2
-	case ai == 26:
-		size = 4
-	case ai == 27:
-		size = 8
-	case ai == 31:
-		if major == majorSimple {
-			return 0, 0, 0, d.fail(start, "unexpected break code")
-		}
-		return 0, 0, 0, d.fail(start, "indefinite-length items are not supported")
-	default:
-		return 0, 0, 0, d.fail(start, "reserved additional information "+strconv.Itoa(int(ai)))
-	}
-	if len(d.b)-d.off < size {
-		return 0, 0, 0, d.fail(start, "unexpected end of input")
-	}
-	p := d.b[d.off:]
-	switch size {
-	case 1:
-		arg = uint64(p[0])
-	case 2:
-		arg = uint64(binary.BigEndian.Uint16(p))
-	case 4:
-		arg = uint64(binary.BigEndian.Uint32(p))
-	default:
-		arg = binary.BigEndian.Uint64(p)
-	}
-	d.off += size
-	return major, ai, arg, nil
+	return h, start, nil
 }
-
-// remaining is the number of unread bytes, as a uint64 for comparing with lengths.
-func (d *decoder) remaining() uint64 { return uint64(len(d.b) - d.off) }
 
 func (d *decoder) value(depth int) (lua.LValue, error) {
-	start := d.off
-	major, ai, arg, err := d.head()
+	h, start, err := d.head()
 	if err != nil {
 		return lua.LNil, err
 	}
-	switch major {
-	case majorUint:
-		if arg < uint64(len(smallInts)) {
-			return smallInts[arg], nil
+	switch h.Major {
+	case abi.MajorUint:
+		if h.Arg < uint64(len(smallInts)) {
+			return smallInts[h.Arg], nil
 		}
-		return lua.LNumber(float64(arg)), nil
-	case majorNegInt:
-		return lua.LNumber(-1 - float64(arg)), nil
-	case majorBytes, majorText:
-		return d.str(start, arg)
-	case majorArray:
-		return d.array(start, depth+1, arg)
-	case majorMap:
-		return d.mapping(start, depth+1, arg)
-	case majorTag:
-		return lua.LNil, d.fail(start, "tags are not supported")
+		return lua.LNumber(float64(h.Arg)), nil
+	case abi.MajorNeg:
+		return lua.LNumber(-1 - float64(h.Arg)), nil
+	case abi.MajorBytes, abi.MajorText:
+		s, err := d.body(start, h)
+		return lua.LString(s), err
+	case abi.MajorArray:
+		return d.array(start, depth+1, h)
+	case abi.MajorMap:
+		return d.mapping(start, depth+1, h)
 	}
-	switch ai {
-	case 20:
+	switch {
+	case h.Info == 20:
 		return lua.LFalse, nil
-	case 21:
+	case h.Info == 21:
 		return lua.LTrue, nil
-	case 22, 23: // null, undefined
+	case h.Info == 22 || h.Info == 23: // null, undefined
 		return lua.LNil, nil
-	case 25, 26, 27:
-		return lua.LNumber(floatArg(ai, arg)), nil
+	case h.IsFloat():
+		return lua.LNumber(h.Float()), nil
 	}
-	return lua.LNil, d.fail(start, "simple value "+strconv.FormatUint(arg, 10)+" is not supported")
+	return lua.LNil, d.fail(start, "simple value "+strconv.FormatUint(h.Arg, 10)+" is not supported")
 }
 
-func (d *decoder) str(start int, n uint64) (lua.LValue, error) {
-	s, err := d.strBody(start, n)
+// body reads the bytes of a string whose head h starts at start.
+func (d *decoder) body(start int, h abi.Head) (string, error) {
+	b, err := d.Body(h.Arg)
 	if err != nil {
+		return "", d.fail(start, err.Error())
+	}
+	return string(b), nil
+}
+
+// enter applies abi's depth and count rules to a table's head, before allocating it.
+func (d *decoder) enter(start, depth int, h abi.Head) error {
+	if err := d.Enter(h, depth, maxDecodeDepth); err != nil {
+		return d.fail(start, err.Error())
+	}
+	return nil
+}
+
+func (d *decoder) array(start, depth int, h abi.Head) (lua.LValue, error) {
+	if err := d.enter(start, depth, h); err != nil {
 		return lua.LNil, err
 	}
-	return lua.LString(s), nil
-}
-
-// strBody reads the n bytes of a string whose head starts at start.
-func (d *decoder) strBody(start int, n uint64) (string, error) {
-	if n > d.remaining() {
-		return "", d.fail(start, "string longer than the input")
-	}
-	s := string(d.b[d.off : d.off+int(n)])
-	d.off += int(n)
-	return s, nil
-}
-
-func (d *decoder) array(start, depth int, n uint64) (lua.LValue, error) {
-	if depth > maxDecodeDepth {
-		return lua.LNil, d.fail(start, "nesting deeper than "+strconv.Itoa(maxDecodeDepth)+" levels")
-	}
-	// Every element takes at least one byte, so a longer count is a lie; refusing it
-	// before allocating keeps a few hostile bytes from reserving gigabytes.
-	if n > d.remaining() {
-		return lua.LNil, d.fail(start, "array of "+strconv.FormatUint(n, 10)+" elements longer than the input")
-	}
-	t := d.L.CreateTable(int(min(n, maxSizeHint)), 0)
-	for i := 1; i <= int(n); i++ {
+	n := int(h.Arg)
+	t := d.L.CreateTable(min(n, maxSizeHint), 0)
+	for i := 1; i <= n; i++ {
 		v, err := d.value(depth)
 		if err != nil {
 			return lua.LNil, err
@@ -183,17 +137,14 @@ func (d *decoder) array(start, depth int, n uint64) (lua.LValue, error) {
 	return t, nil
 }
 
-func (d *decoder) mapping(start, depth int, n uint64) (lua.LValue, error) {
-	if depth > maxDecodeDepth {
-		return lua.LNil, d.fail(start, "nesting deeper than "+strconv.Itoa(maxDecodeDepth)+" levels")
+func (d *decoder) mapping(start, depth int, h abi.Head) (lua.LValue, error) {
+	if err := d.enter(start, depth, h); err != nil {
+		return lua.LNil, err
 	}
-	if n > d.remaining()/2 {
-		return lua.LNil, d.fail(start, "map of "+strconv.FormatUint(n, 10)+" pairs longer than the input")
-	}
-	t := d.L.CreateTable(0, int(min(n, maxSizeHint)))
+	t := d.L.CreateTable(0, min(int(h.Arg), maxSizeHint))
 	alen := 0 // length of t's array part: the largest array key set so far
-	for range n {
-		kstart := d.off
+	for range h.Arg {
+		kstart := d.Offset()
 		ks, kn, isStr, err := d.key()
 		if err != nil {
 			return lua.LNil, err
@@ -227,27 +178,20 @@ func (d *decoder) mapping(start, depth int, n uint64) (lua.LValue, error) {
 // key reads a map key: a string (isStr) or a number. Only strings and numbers can be
 // keys in a stored value, and NaN cannot be a Lua table key at all.
 func (d *decoder) key() (s string, n lua.LNumber, isStr bool, err error) {
-	start := d.off
-	major, ai, arg, err := d.head()
+	h, start, err := d.head()
 	if err != nil {
 		return "", 0, false, err
 	}
-	switch major {
-	case majorUint:
-		return "", lua.LNumber(float64(arg)), false, nil
-	case majorNegInt:
-		return "", lua.LNumber(-1 - float64(arg)), false, nil
-	case majorBytes, majorText:
-		s, err = d.strBody(start, arg)
+	if h.Major == abi.MajorBytes || h.Major == abi.MajorText {
+		s, err = d.body(start, h)
 		return s, 0, err == nil, err
-	case majorSimple:
-		if ai == 25 || ai == 26 || ai == 27 {
-			f := floatArg(ai, arg)
-			if math.IsNaN(f) {
-				return "", 0, false, d.fail(start, "map key NaN is not supported")
-			}
-			return "", lua.LNumber(f), false, nil
+	}
+	if h.Major == abi.MajorUint || h.Major == abi.MajorNeg || h.IsFloat() {
+		f, _ := h.Number()
+		if math.IsNaN(f) {
+			return "", 0, false, d.fail(start, "map key NaN is not supported")
 		}
+		return "", lua.LNumber(f), false, nil
 	}
 	return "", 0, false, d.fail(start, "map key must be a string or a number")
 }
@@ -268,39 +212,4 @@ func number(n lua.LNumber) lua.LValue {
 		return smallInts[int(n)]
 	}
 	return n
-}
-
-// floatArg converts the argument of a float head (ai 25, 26 or 27) to a float64.
-func floatArg(ai byte, arg uint64) float64 {
-	switch ai {
-	case 25:
-		return halfToFloat64(uint16(arg))
-	case 26:
-		return float64(math.Float32frombits(uint32(arg)))
-	default:
-		return math.Float64frombits(arg)
-	}
-}
-
-// halfToFloat64 widens an IEEE 754 binary16. Every binary16 is exact in a float64.
-func halfToFloat64(h uint16) float64 {
-	exp := int(h>>10) & 0x1f
-	mant := float64(h & 0x3ff)
-	var f float64
-	switch exp {
-	case 0: // zero or subnormal
-		f = math.Ldexp(mant, -24)
-	case 0x1f:
-		if mant == 0 {
-			f = math.Inf(1)
-		} else {
-			f = math.NaN()
-		}
-	default:
-		f = math.Ldexp(mant+1024, exp-25)
-	}
-	if h&0x8000 != 0 {
-		f = -f
-	}
-	return f
 }

@@ -1,7 +1,6 @@
 package luacbor
 
 import (
-	"encoding/binary"
 	"math"
 	"strconv"
 	"strings"
@@ -9,29 +8,8 @@ import (
 	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
-)
 
-// maxExactInt is the largest magnitude below which every integer is a float64; beyond
-// it a Lua "integer" may already be a rounded value, so it stays a float on the wire.
-const maxExactInt = 1 << 53
-
-// CBOR major types, shifted into the initial byte.
-const (
-	majorUint   = 0 << 5
-	majorNegInt = 1 << 5
-	majorBytes  = 2 << 5
-	majorText   = 3 << 5
-	majorArray  = 4 << 5
-	majorMap    = 5 << 5
-	majorTag    = 6 << 5
-	majorSimple = 7 << 5
-)
-
-const (
-	cborFalse   = 0xf4
-	cborTrue    = 0xf5
-	cborNull    = 0xf6
-	cborFloat64 = 0xfb
+	"github.com/wasmkv/wasmkv/abi"
 )
 
 // encoder is the state of one Encode call. The path bookkeeping lives in fixed-size
@@ -72,66 +50,33 @@ func (e *encoder) value(v lua.LValue) error {
 	case lua.LNumber:
 		e.number(float64(v))
 	case lua.LBool:
-		if v {
-			e.buf = append(e.buf, cborTrue)
-		} else {
-			e.buf = append(e.buf, cborFalse)
-		}
+		e.buf = abi.AppendBool(e.buf, bool(v))
 	case *lua.LTable:
 		return e.table(v)
 	case *lua.LNilType, nil:
-		e.buf = append(e.buf, cborNull)
+		e.buf = append(e.buf, abi.Null)
 	default:
 		return e.fail(e.n, v.Type().String()+" is not storable")
 	}
 	return nil
 }
 
-func (e *encoder) number(f float64) {
-	// NaN fails the first comparison and ±Inf the range check; -0.0 becomes 0, which
-	// Lua cannot tell apart from 0 as a table key or in arithmetic that matters here.
-	if f == math.Trunc(f) && f >= -maxExactInt && f <= maxExactInt {
-		if f >= 0 {
-			e.head(majorUint, uint64(f))
-		} else {
-			e.head(majorNegInt, uint64(-f)-1)
-		}
-		return
-	}
-	e.buf = append(e.buf, cborFloat64)
-	e.buf = binary.BigEndian.AppendUint64(e.buf, math.Float64bits(f))
-}
+// number writes f by abi's number rule, the one the host's incr follows too.
+func (e *encoder) number(f float64) { e.buf = abi.AppendNumber(e.buf, f) }
 
 func (e *encoder) str(s string) {
 	// Lua strings are byte strings; only valid UTF-8 may be a CBOR text string, and
 	// Go readers get a string for those and []byte for the rest.
 	if utf8.ValidString(s) {
-		e.head(majorText, uint64(len(s)))
+		e.head(abi.MajorText, uint64(len(s)))
 	} else {
-		e.head(majorBytes, uint64(len(s)))
+		e.head(abi.MajorBytes, uint64(len(s)))
 	}
 	e.buf = append(e.buf, s...)
 }
 
 func (e *encoder) head(major byte, n uint64) {
-	e.buf = appendHead(e.buf, major, n)
-}
-
-// appendHead appends the shortest head for major and argument n, as deterministic
-// encoding (RFC 8949 §4.2.1) asks, so equal values give equal bytes.
-func appendHead(b []byte, major byte, n uint64) []byte {
-	switch {
-	case n < 24:
-		return append(b, major|byte(n))
-	case n <= math.MaxUint8:
-		return append(b, major|24, byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, major|25), uint16(n))
-	case n <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, major|26), uint32(n))
-	default:
-		return binary.BigEndian.AppendUint64(append(b, major|27), n)
-	}
+	e.buf = abi.AppendHead(e.buf, major, n)
 }
 
 func (e *encoder) table(t *lua.LTable) error {
@@ -179,7 +124,7 @@ func arrayLen(t *lua.LTable) int {
 func isNil(v lua.LValue) bool { return v == nil || v == lua.LNil }
 
 func (e *encoder) array(t *lua.LTable, n int) error {
-	e.head(majorArray, uint64(n))
+	e.head(abi.MajorArray, uint64(n))
 	slot := e.n - 1
 	e.keys[slot] = nil
 	for i := 1; i <= n; i++ {
@@ -196,7 +141,7 @@ func (e *encoder) mapping(t *lua.LTable) error {
 	// step is a hash lookup), reserve the one-byte head that fits most maps and shift
 	// the pairs in the rare case a longer head is needed.
 	start := len(e.buf)
-	e.buf = append(e.buf, majorMap)
+	e.buf = append(e.buf, abi.MajorMap)
 	slot := e.n - 1
 	count := 0
 	alen := 0 // the array length Decode will have reached, as in decoder.mapping
@@ -230,11 +175,11 @@ func (e *encoder) mapping(t *lua.LTable) error {
 		count++
 	}
 	if count < 24 {
-		e.buf[start] = majorMap | byte(count)
+		e.buf[start] = abi.MajorMap | byte(count)
 		return nil
 	}
 	var h [9]byte
-	head := appendHead(h[:0], majorMap, uint64(count))
+	head := abi.AppendHead(h[:0], abi.MajorMap, uint64(count))
 	end := len(e.buf)
 	e.buf = append(e.buf, head[1:]...) // room for the longer head
 	copy(e.buf[start+len(head):], e.buf[start+1:end])

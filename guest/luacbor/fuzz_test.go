@@ -10,11 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
 )
 
 // FuzzDecode feeds arbitrary bytes to Decode. Besides never panicking, Decode must agree
-// with the host's check: what abi.ValueDecMode.Wellformed accepts, Decode accepts, except
+// with the host's check: what govalue.DecMode().Wellformed accepts, Decode accepts, except
 // the constructs Decode refuses by design (see refusedByDesign); what Decode accepts
 // beyond that is only nesting between 33 and 40 levels. An accepted value must re-encode
 // to something the host accepts and decode to the same Lua value.
@@ -30,7 +30,7 @@ func FuzzDecode(f *testing.F) {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
 	f.Cleanup(L.Close)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		wfErr := abi.ValueDecMode.Wellformed(b)
+		wfErr := govalue.DecMode().Wellformed(b)
 		v, err := Decode(L, b)
 		if err != nil {
 			var de *DecodeError
@@ -53,7 +53,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		require.NoError(t, err, "re-encoding %s", show(v))
-		require.NoError(t, abi.ValueDecMode.Wellformed(enc), "% x", enc)
+		require.NoError(t, govalue.DecMode().Wellformed(enc), "% x", enc)
 		v2, err := Decode(L, enc)
 		require.NoError(t, err, "% x", enc)
 		requireLuaEqual(t, v, v2)
@@ -170,9 +170,9 @@ func FuzzRoundTrip(f *testing.F) {
 		var err error
 		buf, err = Encode(buf[:0], v)
 		require.NoError(t, err, "%s", show(v))
-		require.NoError(t, abi.ValueDecMode.Wellformed(buf), "% x", buf)
+		require.NoError(t, govalue.DecMode().Wellformed(buf), "% x", buf)
 		var host any
-		require.NoError(t, abi.ValueDecMode.Unmarshal(buf, &host), "% x", buf)
+		require.NoError(t, govalue.DecMode().Unmarshal(buf, &host), "% x", buf)
 		got, err := Decode(L, buf)
 		require.NoError(t, err, "% x", buf)
 		requireLuaEqual(t, v, got)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -125,3 +127,23 @@ func nested(L *lua.LState, n int, leaf lua.LValue) lua.LValue {
 	}
 	return v
 }
+
+// Names of abi's CBOR primitives, as the tests use them.
+const (
+	majorUint   = abi.MajorUint
+	majorNegInt = abi.MajorNeg
+	majorBytes  = abi.MajorBytes
+	majorText   = abi.MajorText
+	majorArray  = abi.MajorArray
+	majorMap    = abi.MajorMap
+	majorSimple = abi.MajorSimple
+)
+
+func appendHead(b []byte, major byte, n uint64) []byte { return abi.AppendHead(b, major, n) }
+
+// floatArg is the value of a float head of additional information ai.
+func floatArg(ai byte, arg uint64) float64 {
+	return abi.Head{Major: abi.MajorSimple, Info: ai, Arg: arg}.Float()
+}
+
+func halfToFloat64(h uint16) float64 { return floatArg(25, uint64(h)) }

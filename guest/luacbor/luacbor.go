@@ -1,11 +1,12 @@
 // Package luacbor converts Lua values to CBOR and back inside the guest.
 //
 // The host keeps stored values as opaque CBOR bytes and only checks them with
-// abi.ValueDecMode, so this codec is what decides how a Lua value looks to Go programs
-// and to other guests. It is hand-written rather than built on a reflection-based CBOR
-// library because it runs inside the wasm guest, where binary size and allocations are
-// paid on every call, and because a Lua table needs rules no generic encoder knows: when
-// a table is an array, which keys are storable, and a path to the bad part of a value.
+// abi.CheckValue, so this codec is what decides how a Lua value looks to Go programs
+// and to other guests. It is built on abi's CBOR head reader and writer and its number
+// and depth rules, rather than on a reflection-based CBOR library, because it runs
+// inside the wasm guest, where binary size and allocations are paid on every call, and
+// because a Lua table needs rules no generic encoder knows: when a table is an array,
+// which keys are storable, and a path to the bad part of a value.
 //
 // The rules (see the "Values" section of the wasmkv spec):
 //   - nil is null, booleans are booleans;
@@ -19,17 +20,21 @@
 //     cannot be stored and give a [*ValueError] that names the path to the bad part.
 package luacbor
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/wasmkv/wasmkv/abi"
+)
 
 // MaxDepth is the deepest nesting a value may have; the top-level table is level 1.
-// It matches abi.MaxValueDepth, the limit the host enforces on stored values.
-const MaxDepth = 32
+// It is abi.MaxValueDepth, the limit the host enforces on stored values.
+const MaxDepth = abi.MaxValueDepth
 
 // maxDecodeDepth is the nesting Decode accepts. It is the message envelope limit
 // (abi.MaxMessageDepth) rather than MaxDepth: the host has already bounded stored values
 // to MaxDepth, and refusing something the ABI lets through would only turn a host-side
 // limit into a confusing guest-side failure.
-const maxDecodeDepth = MaxDepth + 8
+const maxDecodeDepth = abi.MaxMessageDepth
 
 // ValueError is a value that cannot be stored. Path names the bad part, rooted at
 // "value", in Lua syntax so a script author can find it: value, value.items[3],

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
 )
 
 // roundTripCases are Lua expressions with the CBOR major type their encoding must start
@@ -74,9 +74,9 @@ func TestRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			require.NotEmpty(t, b)
 			assert.Equal(t, tc.major, b[0]&0xe0, "major type of % x", b[:min(len(b), 16)])
-			require.NoError(t, abi.ValueDecMode.Wellformed(b))
+			require.NoError(t, govalue.DecMode().Wellformed(b))
 			var anyv any
-			require.NoError(t, abi.ValueDecMode.Unmarshal(b, &anyv), "host-side decode")
+			require.NoError(t, govalue.DecMode().Unmarshal(b, &anyv), "host-side decode")
 
 			out, err := Decode(L, b)
 			require.NoError(t, err)
@@ -168,7 +168,7 @@ func TestEncodeMapHeadLengths(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, byte(0x99), b[0])
 		var m map[any]any
-		require.NoError(t, abi.ValueDecMode.Unmarshal(b[1:], &m), "n=%d", n)
+		require.NoError(t, govalue.DecMode().Unmarshal(b[1:], &m), "n=%d", n)
 		require.Len(t, m, n)
 		for i := range n {
 			require.Equal(t, int64(i), m[int64(2*i+2)])

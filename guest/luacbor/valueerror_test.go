@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
 )
 
 func TestValueErrors(t *testing.T) {
@@ -111,14 +111,14 @@ func TestDepthLimit(t *testing.T) {
 		v := nested(L, depth, leaf)
 		b, err := Encode(nil, v)
 		require.NoError(t, err)
-		require.NoError(t, abi.ValueDecMode.Wellformed(b))
+		require.NoError(t, govalue.DecMode().Wellformed(b))
 		got, err := Decode(L, b)
 		require.NoError(t, err)
 		requireLuaEqual(t, v, got)
 	}
 	// The host refuses 33 levels: the limits agree.
 	b := append(append([]byte{}, []byte(strings.Repeat("\x81", MaxDepth+1))...), 0x01)
-	require.Error(t, abi.ValueDecMode.Wellformed(b))
+	require.Error(t, govalue.DecMode().Wellformed(b))
 }
 
 // TestSharedTablesAreNotCycles checks a DAG: the same table twice, off one path.

@@ -1,3 +1,6 @@
+// Package sdk is the Go guest SDK: a typed store API for Go programs built with
+// GOOS=wasip1, over the ABI exchange of guest/hostcall. Values are Go values, encoded
+// and decoded by package govalue. Outside wasm it builds, and every call fails.
 package sdk
 
 import (
@@ -6,7 +9,16 @@ import (
 	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/govalue"
+	"github.com/wasmkv/wasmkv/guest/hostcall"
 )
+
+// client is the guest's one connection to its host, through the wasm imports.
+var client = hostcall.NewClient(hostcall.NewWasm())
+
+// Call sends req and decodes the host's answer into resp; see hostcall.Client.Call. It
+// must not be called concurrently.
+func Call(req *abi.Request, resp *abi.Response) *abi.Error { return client.Call(req, resp) }
 
 // Error is an error from the host: it carries a kind (abi.NotFound, abi.PermissionDenied,
 // ...), a message and a retryable flag. Use errors.As, or IsKind.
@@ -60,19 +72,19 @@ func (s *Store) call(req *abi.Request) (*abi.Response, error) {
 
 // encode encodes a Go value as a stored value.
 func encode(v any) ([]byte, error) {
-	b, err := abi.EncMode.Marshal(v)
+	b, err := govalue.Marshal(v)
 	if err != nil {
 		return nil, abi.NewError(abi.Invalid, "value: "+err.Error())
 	}
 	return b, nil
 }
 
-// decode decodes a stored value into v (a pointer), as abi.ValueDecMode reads it.
+// decode decodes a stored value into v (a pointer), as govalue reads it.
 func decode(b []byte, v any) error {
 	if v == nil {
 		return nil
 	}
-	if err := abi.ValueDecMode.Unmarshal(b, v); err != nil {
+	if err := govalue.Unmarshal(b, v); err != nil {
 		return abi.NewError(abi.Invalid, "value: "+err.Error())
 	}
 	return nil

@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func newErrorsModule(L *lua.LState) *lua.LTable {
 	}))
 	L.SetField(mt, "__metatable", lua.LFalse)
 	mod := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{"new": errorsNew, "is": errorsIs})
-	for _, k := range abi.KindNames {
+	for _, k := range abi.KindNames() {
 		mod.RawSetString(k.Name, lua.LString(k.Kind))
 	}
 	return mod

@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/guest/luacbor"
-	"github.com/wasmkv/wasmkv/guest/sdk"
 )
 
 // The extended handle API: entry, put, incr, list and info.
@@ -39,10 +38,10 @@ func optTTL(L *lua.LState, opts *lua.LTable, fname string) (int64, *abi.Error) {
 	if !ok {
 		L.RaiseError("bad option 'ttl' to '%s' (number expected, got %s)", fname, v.Type().String())
 	}
-	return ttlMillis(n)
+	return abi.TTLMillis(n)
 }
 
-// pushEntry pushes an Entry table: {key, value, version, ttl}.
+// pushEntry builds an Entry table: {key, value, version, ttl}.
 func pushEntry(L *lua.LState, e *abi.Entry) (lua.LValue, *abi.Error) {
 	v, err := luacbor.Decode(L, e.Value)
 	if err != nil {
@@ -58,26 +57,8 @@ func pushEntry(L *lua.LState, e *abi.Entry) (lua.LValue, *abi.Error) {
 	return t, nil
 }
 
-func returnEntry(L *lua.LState, e *abi.Entry) int {
-	t, err := pushEntry(L, e)
-	if err != nil {
-		return pushFailure(L, lua.LNil, err)
-	}
-	L.Push(t)
-	return 1
-}
-
-// storeEntry is entry(key): Entry, err.
-func storeEntry(L *lua.LState) int {
-	resp, n := keyCall(L, "entry", lua.LNil, abi.OpEntry)
-	if resp == nil {
-		return n
-	}
-	return returnEntry(L, resp.Entry)
-}
-
 // storePut is put(key, value, opts?): Entry, err. opts: ttl, only_if_absent, if_version.
-func storePut(L *lua.LState) int {
+func (vm *VM) storePut(L *lua.LState) int {
 	s, key, n, ok := keyArg(L, "put", lua.LNil)
 	if !ok {
 		return n
@@ -109,20 +90,21 @@ func storePut(L *lua.LState) int {
 	if req.OnlyIfAbsent && req.IfVersion != nil {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together"))
 	}
-	val, e := valueArg(L)
+	val, e := vm.valueArg(L)
 	if e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	req.Value = val
 	var resp abi.Response
-	if e := sdk.Call(&req, &resp); e != nil {
+	if e := vm.client.Call(&req, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	return returnEntry(L, resp.Entry)
+	v, e := pushEntry(L, resp.Entry)
+	return pushResult(L, v, e)
 }
 
 // storeIncr is incr(key, delta?, opts?): number, err.
-func storeIncr(L *lua.LState) int {
+func (vm *VM) storeIncr(L *lua.LState) int {
 	s, key, n, ok := keyArg(L, "incr", lua.LNil)
 	if !ok {
 		return n
@@ -136,17 +118,18 @@ func storeIncr(L *lua.LState) int {
 		return pushFailure(L, lua.LNil, e)
 	}
 	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpIncr, Handle: s.handle, Key: []byte(key), Delta: delta, TTL: ttl}, &resp); e != nil {
+	if e := vm.client.Call(&abi.Request{Op: abi.OpIncr, Handle: s.handle, Key: []byte(key), Delta: delta, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	return returnValue(L, resp.Value)
+	v, e := decodeValue(L, resp.Value)
+	return pushResult(L, v, e)
 }
 
 // storeList is list(opts?): Page, err. opts: prefix, after, limit.
-func storeList(L *lua.LState) int {
+func (vm *VM) storeList(L *lua.LState) int {
 	s := checkHandle(L, "list")
 	if s.released {
-		return pushFailure(L, lua.LNil, errReleased)
+		return pushFailure(L, lua.LNil, errReleased())
 	}
 	opts := optTable(L, 2, 1, "list")
 	req := abi.Request{Op: abi.OpList, Handle: s.handle, Limit: abi.DefaultListLimit}
@@ -175,7 +158,7 @@ func storeList(L *lua.LState) int {
 		}
 	}
 	var resp abi.Response
-	if e := sdk.Call(&req, &resp); e != nil {
+	if e := vm.client.Call(&req, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	items := L.CreateTable(len(resp.Page.Items), 0)
@@ -195,13 +178,13 @@ func storeList(L *lua.LState) int {
 }
 
 // storeInfo is info(): Info, err.
-func storeInfo(L *lua.LState) int {
+func (vm *VM) storeInfo(L *lua.LState) int {
 	s := checkHandle(L, "info")
 	if s.released {
-		return pushFailure(L, lua.LNil, errReleased)
+		return pushFailure(L, lua.LNil, errReleased())
 	}
 	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpInfo, Handle: s.handle}, &resp); e != nil {
+	if e := vm.client.Call(&abi.Request{Op: abi.OpInfo, Handle: s.handle}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	i := resp.Info

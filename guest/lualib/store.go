@@ -1,8 +1,7 @@
-package main
+package lualib
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -10,13 +9,9 @@ import (
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/guest/luacbor"
-	"github.com/wasmkv/wasmkv/guest/sdk"
 )
 
 const storeTypeName = "store.Store"
-
-// maxTTLSeconds is 100 years; a longer ttl is almost certainly a unit mistake.
-const maxTTLSeconds = 3_153_600_000
 
 // storeHandle is the userdata behind a Lua store handle.
 type storeHandle struct {
@@ -24,24 +19,21 @@ type storeHandle struct {
 	released bool
 }
 
-// open lists the handles a run has not released, so the run can release them at its end.
-var open = map[*storeHandle]struct{}{}
-
 // newStoreMetatable builds the store handles' metatable once per VM. It hides itself
 // (__metatable), so no script can change the methods of a later run's handles.
-func newStoreMetatable(L *lua.LState) {
+func (vm *VM) newStoreMetatable(L *lua.LState) {
 	mt := newTypeMetatable(L, storeTypeName)
 	methods := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"get":     storeGet,
-		"set":     storeSet,
-		"has":     storeHas,
-		"delete":  storeDelete,
-		"release": storeRelease,
-		"entry":   storeEntry,
-		"put":     storePut,
-		"incr":    storeIncr,
-		"list":    storeList,
-		"info":    storeInfo,
+		"get":     vm.storeGet,
+		"set":     vm.storeSet,
+		"has":     vm.storeHas,
+		"delete":  vm.storeDelete,
+		"release": vm.storeRelease,
+		"entry":   vm.storeEntry,
+		"put":     vm.storePut,
+		"incr":    vm.storeIncr,
+		"list":    vm.storeList,
+		"info":    vm.storeInfo,
 	})
 	L.SetField(mt, "__index", methods)
 	L.SetField(mt, "__tostring", L.NewFunction(storeToString))
@@ -49,11 +41,11 @@ func newStoreMetatable(L *lua.LState) {
 }
 
 // openStore is require("store"): a fresh module table for each run that asks.
-func openStore(L *lua.LState) int {
+func (vm *VM) openStore(L *lua.LState) int {
 	mod := L.CreateTable(0, 3)
-	mod.RawSetString("get", L.NewFunction(storeOpen))
-	mod.RawSetString("backend", constants(L, abi.Backends))
-	mod.RawSetString("consistency", constants(L, abi.Consistencies))
+	mod.RawSetString("get", L.NewFunction(vm.storeOpen))
+	mod.RawSetString("backend", constants(L, abi.Backends()))
+	mod.RawSetString("consistency", constants(L, abi.Consistencies()))
 	L.Push(mod)
 	return 1
 }
@@ -125,35 +117,37 @@ func pushFailure(L *lua.LState, failure lua.LValue, e *abi.Error) int {
 	return 2
 }
 
-var errReleased = abi.NewError(abi.Invalid, "store is released")
+// errReleased is a new error each time: the caller may change its copy.
+func errReleased() *abi.Error { return abi.NewError(abi.Invalid, "store is released") }
 
 // keyArg runs the checks that precede every key method: a released store, then the key's
 // type, then an empty key. It returns ok=false after pushing the failure values.
 func keyArg(L *lua.LState, fname string, failure lua.LValue) (s *storeHandle, key string, n int, ok bool) {
 	s = checkHandle(L, fname)
 	if s.released {
-		return nil, "", pushFailure(L, failure, errReleased), false
+		return nil, "", pushFailure(L, failure, errReleased()), false
 	}
 	// In a method call the key is argument #1 of the message, as luaL_argerror counts.
 	key = checkString(L, 2, 1, fname)
-	if key == "" {
-		return nil, "", pushFailure(L, failure, abi.NewError(abi.Invalid, "key is empty")), false
+	// The store's max_key_bytes is the host's to check: the guest does not know it.
+	if e := abi.CheckKey(key, 0); e != nil {
+		return nil, "", pushFailure(L, failure, e), false
 	}
 	return s, key, 0, true
 }
 
 // storeOpen is store.get(id).
-func storeOpen(L *lua.LState) int {
+func (vm *VM) storeOpen(L *lua.LState) int {
 	id := checkString(L, 1, 1, "get")
 	if id == "" {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "store id is empty"))
 	}
 	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
+	if e := vm.client.Call(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
 	s := &storeHandle{handle: resp.Handle}
-	open[s] = struct{}{}
+	vm.open[s] = struct{}{}
 	ud := L.NewUserData()
 	ud.Value = s
 	L.SetMetatable(ud, L.GetTypeMetatable(storeTypeName))
@@ -163,55 +157,61 @@ func storeOpen(L *lua.LState) int {
 
 // keyCall runs the checks of a key method that takes nothing but the key, then its
 // request. On failure it has pushed the failure values, and returns nil and their count.
-func keyCall(L *lua.LState, fname string, failure lua.LValue, op abi.Op) (*abi.Response, int) {
+func (vm *VM) keyCall(L *lua.LState, fname string, failure lua.LValue, op abi.Op) (*abi.Response, int) {
 	s, key, n, ok := keyArg(L, fname, failure)
 	if !ok {
 		return nil, n
 	}
-	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &resp); e != nil {
+	// The VM's one response is reused: the caller is done with it before the next call.
+	if e := vm.client.Call(&abi.Request{Op: op, Handle: s.handle, Key: []byte(key)}, &vm.resp); e != nil {
 		return nil, pushFailure(L, failure, e)
 	}
-	return &resp, 0
+	return &vm.resp, 0
 }
 
-// returnValue pushes a stored value as a Lua value.
-func returnValue(L *lua.LState, raw []byte) int {
+// decodeValue converts a stored value to a Lua value.
+func decodeValue(L *lua.LState, raw []byte) (lua.LValue, *abi.Error) {
 	v, err := luacbor.Decode(L, raw)
 	if err != nil {
-		return pushFailure(L, lua.LNil, abi.NewError(abi.Internal, err.Error()))
+		return lua.LNil, abi.NewError(abi.Internal, err.Error())
+	}
+	return v, nil
+}
+
+// pushResult pushes a method's result v, or its failure values when e is not nil.
+func pushResult(L *lua.LState, v lua.LValue, e *abi.Error) int {
+	if e != nil {
+		return pushFailure(L, lua.LNil, e)
 	}
 	L.Push(v)
 	return 1
 }
 
-func storeGet(L *lua.LState) int {
-	resp, n := keyCall(L, "get", lua.LNil, abi.OpGet)
+// keyRead is a method that reads a key (get, entry): the key checks, the request, and
+// the conversion of its response by result.
+func (vm *VM) keyRead(L *lua.LState, fname string, op abi.Op, result func(*lua.LState, *abi.Response) (lua.LValue, *abi.Error)) int {
+	resp, n := vm.keyCall(L, fname, lua.LNil, op)
 	if resp == nil {
 		return n
 	}
-	return returnValue(L, resp.Value)
+	v, e := result(L, resp)
+	return pushResult(L, v, e)
 }
 
-// ttlMillis converts a ttl in seconds to whole milliseconds. Any positive ttl lasts at
-// least 1 ms; rounding (not truncation) keeps 0.3 s at 300 ms despite float error.
-func ttlMillis(ttl float64) (int64, *abi.Error) {
-	switch {
-	case math.IsNaN(ttl) || math.IsInf(ttl, 0):
-		return 0, abi.NewError(abi.Invalid, "ttl must be a finite number")
-	case ttl < 0:
-		return 0, abi.NewError(abi.Invalid, "ttl must not be negative")
-	case ttl > maxTTLSeconds:
-		return 0, abi.NewError(abi.Invalid, fmt.Sprintf("ttl must be at most %d seconds (100 years)", maxTTLSeconds))
-	}
-	ms := int64(math.Round(ttl * 1000))
-	if ttl > 0 && ms == 0 {
-		ms = 1
-	}
-	return ms, nil
+// storeGet is get(key): value, err; storeEntry is entry(key): Entry, err.
+func (vm *VM) storeGet(L *lua.LState) int {
+	return vm.keyRead(L, "get", abi.OpGet, func(L *lua.LState, r *abi.Response) (lua.LValue, *abi.Error) {
+		return decodeValue(L, r.Value)
+	})
 }
 
-func storeSet(L *lua.LState) int {
+func (vm *VM) storeEntry(L *lua.LState) int {
+	return vm.keyRead(L, "entry", abi.OpEntry, func(L *lua.LState, r *abi.Response) (lua.LValue, *abi.Error) {
+		return pushEntry(L, r.Entry)
+	})
+}
+
+func (vm *VM) storeSet(L *lua.LState) int {
 	s, key, n, ok := keyArg(L, "set", lua.LFalse)
 	if !ok {
 		return n
@@ -219,42 +219,39 @@ func storeSet(L *lua.LState) int {
 	var ttl int64
 	if L.Get(4) != lua.LNil {
 		var e *abi.Error
-		if ttl, e = ttlMillis(checkNumber(L, 4, 3, "set")); e != nil {
+		if ttl, e = abi.TTLMillis(checkNumber(L, 4, 3, "set")); e != nil {
 			return pushFailure(L, lua.LFalse, e)
 		}
 	}
-	val, e := valueArg(L)
+	val, e := vm.valueArg(L)
 	if e != nil {
 		return pushFailure(L, lua.LFalse, e)
 	}
 	var resp abi.Response
-	if e := sdk.Call(&abi.Request{Op: abi.OpSet, Handle: s.handle, Key: []byte(key), Value: val, TTL: ttl}, &resp); e != nil {
+	if e := vm.client.Call(&abi.Request{Op: abi.OpSet, Handle: s.handle, Key: []byte(key), Value: val, TTL: ttl}, &resp); e != nil {
 		return pushFailure(L, lua.LFalse, e)
 	}
 	L.Push(lua.LTrue)
 	return 1
 }
 
-// valueBuf is reused for encoding values; the request copies it into its own buffer.
-var valueBuf []byte
-
 // valueArg encodes argument 3, the value of set and put: present, and storable.
-func valueArg(L *lua.LState) ([]byte, *abi.Error) {
+func (vm *VM) valueArg(L *lua.LState) ([]byte, *abi.Error) {
 	v := L.Get(3)
 	if v == lua.LNil {
-		return nil, abi.NewError(abi.Invalid, "value is required")
+		return nil, abi.CheckValue(nil, 0) // "value is required", as the host words it
 	}
-	val, err := luacbor.Encode(valueBuf[:0], v)
+	val, err := luacbor.Encode(vm.valueBuf[:0], v)
 	if err != nil {
 		return nil, abi.NewError(abi.Invalid, err.Error())
 	}
-	valueBuf = val
+	vm.valueBuf = val
 	return val, nil
 }
 
 // boolOp is has and delete: a key in, a boolean out.
-func boolOp(L *lua.LState, fname string, op abi.Op) int {
-	resp, n := keyCall(L, fname, lua.LFalse, op)
+func (vm *VM) boolOp(L *lua.LState, fname string, op abi.Op) int {
+	resp, n := vm.keyCall(L, fname, lua.LFalse, op)
 	if resp == nil {
 		return n
 	}
@@ -262,32 +259,32 @@ func boolOp(L *lua.LState, fname string, op abi.Op) int {
 	return 1
 }
 
-func storeHas(L *lua.LState) int    { return boolOp(L, "has", abi.OpHas) }
-func storeDelete(L *lua.LState) int { return boolOp(L, "delete", abi.OpDelete) }
+func (vm *VM) storeHas(L *lua.LState) int    { return vm.boolOp(L, "has", abi.OpHas) }
+func (vm *VM) storeDelete(L *lua.LState) int { return vm.boolOp(L, "delete", abi.OpDelete) }
 
 // storeRelease always returns true and may be called again.
-func storeRelease(L *lua.LState) int {
+func (vm *VM) storeRelease(L *lua.LState) int {
 	s := checkHandle(L, "release")
-	release(s)
+	vm.release(s)
 	L.Push(lua.LTrue)
 	return 1
 }
 
-func release(s *storeHandle) {
+func (vm *VM) release(s *storeHandle) {
 	if s.released {
 		return
 	}
 	s.released = true
-	delete(open, s)
+	delete(vm.open, s)
 	var resp abi.Response
-	_ = sdk.Call(&abi.Request{Op: abi.OpRelease, Handle: s.handle}, &resp)
+	_ = vm.client.Call(&abi.Request{Op: abi.OpRelease, Handle: s.handle}, &resp)
 }
 
 // releaseAll releases what a run left open. The host also drops them when the run
 // ends; this keeps the guest's view consistent when an instance is reused.
-func releaseAll() {
-	for s := range open {
-		release(s)
+func (vm *VM) releaseAll() {
+	for s := range vm.open {
+		vm.release(s)
 	}
 }
 

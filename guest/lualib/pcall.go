@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	lua "github.com/yuin/gopher-lua"

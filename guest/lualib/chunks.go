@@ -1,4 +1,4 @@
-package main
+package lualib
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ type chunkCache struct {
 	order  [][32]byte // insertion order, for evicting the oldest
 }
 
-var chunks = chunkCache{protos: map[[32]byte]*lua.FunctionProto{}}
+func newChunkCache() chunkCache { return chunkCache{protos: map[[32]byte]*lua.FunctionProto{}} }
 
 func (c *chunkCache) compile(name string, src []byte) (*lua.FunctionProto, error) {
 	h := sha256.New()

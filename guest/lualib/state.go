@@ -1,7 +1,10 @@
-package main
+package lualib
 
 import (
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/guest/hostcall"
 )
 
 // Bounds on the Lua VM, so that deep recursion is a Lua "stack overflow" error rather
@@ -19,11 +22,20 @@ var unsafeGlobals = []string{"dofile", "loadfile", "module", "_printregs"}
 // libraries are the global tables that each run gets a copy of.
 var libraries = []string{lua.TabLibName, lua.StringLibName, lua.MathLibName}
 
-// vm is an instance's Lua state. It is built once, on the first run, and reused: a new
-// LState costs about 1 ms in wasm, a fresh environment a few microseconds.
-type vm struct {
+// VM is an instance's Lua state with the store and errors modules. It is built once, on
+// the first run, and reused: a new LState costs milliseconds in wasm, a fresh
+// environment a few microseconds.
+type VM struct {
 	L *lua.LState
-	// pristine holds the globals as newVM left them, out of every script's reach, and
+	// client reaches the host; open lists the store handles a run has not released, so
+	// the run can release them at its end; valueBuf is reused for encoding values (the
+	// request copies it into its own buffer).
+	client   *hostcall.Client
+	resp     abi.Response // keyCall's, reused
+	open     map[*storeHandle]struct{}
+	valueBuf []byte
+	chunks   chunkCache
+	// pristine holds the globals as New left them, out of every script's reach, and
 	// errors the pristine errors module.
 	pristine map[string]lua.LValue
 	errors   *lua.LTable
@@ -35,9 +47,11 @@ type vm struct {
 	preloadLoader lua.LGFunction
 }
 
-// newVM returns a VM with the safe libraries (base, table, string, math), the store and
-// errors modules, and require limited to those preloaded modules.
-func newVM() *vm {
+// New returns a VM that calls the host through t, with the safe libraries (base, table,
+// string, math), the store and errors modules, and require limited to those preloaded
+// modules. The guest and the benchmarks' native baseline both build their VM here, so
+// they run with the same options, libraries and modules.
+func New(t hostcall.Transport) *VM {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:    true,
 		CallStackSize:   callStackSize,
@@ -62,8 +76,9 @@ func newVM() *vm {
 		L.SetGlobal(name, lua.LNil)
 	}
 	installProtectedCalls(L)
-	newStoreMetatable(L)
-	v := &vm{L: L, pristine: map[string]lua.LValue{}, errors: newErrorsModule(L)}
+	v := &VM{L: L, pristine: map[string]lua.LValue{}, errors: newErrorsModule(L),
+		client: hostcall.NewClient(t), open: map[*storeHandle]struct{}{}, chunks: newChunkCache()}
+	v.newStoreMetatable(L)
 	pkg := L.GetGlobal("package").(*lua.LTable)
 	v.preloadLoader = pkg.RawGetString("loaders").(*lua.LTable).RawGetInt(1).(*lua.LFunction).GFunction
 	L.G.Global.ForEach(func(k, val lua.LValue) {
@@ -76,7 +91,7 @@ func newVM() *vm {
 
 // reset gives the next run a fresh global environment, so nothing one script does to
 // its globals, the libraries, package or the modules reaches the next script.
-func (v *vm) reset() {
+func (v *VM) reset() {
 	L := v.L
 	L.SetTop(0)
 	// A script that used only locals leaves its environment as it found it, and the next
@@ -89,7 +104,7 @@ func (v *vm) reset() {
 
 // afterRun undoes what every run that requires the store module does to package.loaded,
 // so that such a run still leaves its environment intact.
-func (v *vm) afterRun() {
+func (v *VM) afterRun() {
 	if loaded, ok := v.L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED").(*lua.LTable); ok {
 		loaded.RawSetString("store", lua.LNil)
 	}
@@ -116,7 +131,7 @@ func snap(t *lua.LTable) snapshot {
 
 // intact reports whether every table of the last build still has exactly its contents
 // and no metatable, and the VM still points at them.
-func (v *vm) intact() bool {
+func (v *VM) intact() bool {
 	if len(v.built) == 0 || v.L.Env != v.built[0].t || v.L.G.Global != v.built[0].t {
 		return false
 	}
@@ -145,7 +160,7 @@ func (v *vm) intact() bool {
 }
 
 // build makes the environment afresh: globals, library tables, package, the errors module.
-func (v *vm) build() {
+func (v *VM) build() {
 	L := v.L
 	env := L.CreateTable(0, len(v.pristine)+4)
 	for name, val := range v.pristine {
@@ -165,7 +180,7 @@ func (v *vm) build() {
 	loaders := L.CreateTable(1, 0)
 	loaders.RawSetInt(1, L.NewFunction(v.preloadLoader))
 	preload := L.CreateTable(0, 2)
-	preload.RawSetString("store", L.NewFunction(openStore))
+	preload.RawSetString("store", L.NewFunction(v.openStore))
 	preload.RawSetString("errors", L.NewFunction(openErrors))
 	pkg := L.CreateTable(0, 5)
 	pkg.RawSetString("loaded", loaded)

@@ -1,11 +1,11 @@
-package main
+package lualib
 
 import "testing"
 
 // BenchmarkResetIntact is the per-run cost of a run's environment when the previous
 // script changed none of it.
 func BenchmarkResetIntact(b *testing.B) {
-	v := newVM()
+	v := New(nil)
 	v.reset()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -15,7 +15,7 @@ func BenchmarkResetIntact(b *testing.B) {
 
 // BenchmarkResetRebuild is the cost when it must be rebuilt.
 func BenchmarkResetRebuild(b *testing.B) {
-	v := newVM()
+	v := New(nil)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		v.build()
@@ -25,7 +25,7 @@ func BenchmarkResetRebuild(b *testing.B) {
 // TestResetSeesEveryChange: each change a script can make to its environment makes the
 // next reset rebuild it; no change keeps it.
 func TestResetSeesEveryChange(t *testing.T) {
-	v := newVM()
+	v := New(nil)
 	v.reset()
 	for _, src := range []string{
 		`x = 1`, `string.rep = nil`, `string.mine = 1`, `math.pi = 3`, `table.insert = print`,
