@@ -5,10 +5,14 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wasmkv/wasmkv/wasmpass"
 )
 
 // TestResetRestoresSnapshot: after a run that writes all over the guest (globals,
@@ -179,4 +183,47 @@ func FuzzSnapshotVariant(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSnapshotVariantMatchesPass: the host's section-level snapshot variant and package
+// wasmpass's Snapshot rewrite (which decodes all code, too slow to run per process on
+// the gopher-lua guest) agree on the real guests: the same data segments dropped, and
+// the same mutable globals exported under the same names.
+func TestSnapshotVariantMatchesPass(t *testing.T) {
+	guests := []string{"guest.wasm", "testdata/sdkguest/guest.wasm", "../examples/plugin-go/plugin.wasm"}
+	wats, _ := filepath.Glob("testdata/wat/*.wasm")
+	for i, name := range append(guests, wats...) {
+		wasm, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("%s: %v (built by make guest plugins wat)", name, err)
+		}
+		_, rep, perr := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: wasmpass.DefaultLimits(), Snapshot: true})
+		v, verr := snapshotVariant(wasm)
+		if perr != nil || verr != nil {
+			// The host is stricter (it refuses start functions and imported memories, which
+			// it cannot snapshot); the real guests must pass both.
+			if i < len(guests) {
+				t.Errorf("%s: pass %v, host %v", name, perr, verr)
+			}
+			continue
+		}
+		var exported []string
+		for _, g := range rep.Globals {
+			if g.Export != "" {
+				exported = append(exported, g.Export)
+			}
+		}
+		if !slices.Equal(exported, v.globals) {
+			t.Errorf("%s: globals exported: pass %v, host %v", name, exported, v.globals)
+		}
+		if len(rep.ActiveData) != len(v.data) {
+			t.Errorf("%s: %d data segments by the pass, %d by the host", name, len(rep.ActiveData), len(v.data))
+			continue
+		}
+		for i, seg := range rep.ActiveData {
+			if !seg.ConstOffset || seg.Offset != v.data[i].offset || !bytes.Equal(seg.Bytes, v.data[i].bytes) {
+				t.Errorf("%s: data segment %d differs", name, i)
+			}
+		}
+	}
 }
