@@ -159,3 +159,10 @@ func prefault(buf []byte) {
 		_ = unix.Madvise(buf, unix.MADV_POPULATE_WRITE)
 	}
 }
+
+// releaseView unmaps the read-only view of an image file.
+func releaseView(view []byte) {
+	if len(view) > 0 {
+		_ = unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(view)), uintptr(len(view)))
+	}
+}

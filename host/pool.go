@@ -243,6 +243,10 @@ func (p *pool) drain() {
 func closeAll(ps []*pooled) {
 	for _, pi := range ps {
 		pi.mod.Close(context.Background())
+		if pi.snap != nil {
+			pi.snap.release()
+			pi.snap = nil
+		}
 	}
 }
 

@@ -82,6 +82,52 @@ type poolSnapshot struct {
 	hotMu sync.Mutex
 	hot   [][2]int
 	known bool
+
+	// The image file and its view live while an instance may still map or reset from
+	// them: until the host closed and the last instance from this snapshot is closed.
+	lifeMu sync.Mutex
+	refs   int
+	closed bool
+}
+
+// acquire counts a new instance of the snapshot; false once the host closed it.
+func (s *poolSnapshot) acquire() bool {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.refs++
+	return true
+}
+
+// release is an instance of the snapshot closed.
+func (s *poolSnapshot) release() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.refs--; s.closed && s.refs == 0 {
+		s.free()
+	}
+}
+
+// close is the host closing; the image goes with the last instance.
+func (s *poolSnapshot) close() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if !s.closed {
+		s.closed = true
+		if s.refs == 0 {
+			s.free()
+		}
+	}
+}
+
+func (s *poolSnapshot) free() {
+	if s.img.fd >= 0 {
+		closeImageFile(s.img.fd)
+		releaseView(s.img.mem)
+		s.img.fd, s.img.mem = -1, nil
+	}
 }
 
 // learnHot records the pages a run wrote, once.
@@ -99,16 +145,13 @@ func (s *poolSnapshot) hotPages() [][2]int {
 	return s.hot
 }
 
-// closeSnapshot closes the image file when the host closes; instances still running
-// keep their mapping of it.
+// closeSnapshot is the host closing: the image file and its view are freed once no
+// instance of the snapshot is left (runs still going may reset from them).
 func (st *snapshotState) closeSnapshot() {
 	st.snapMu.Lock()
 	defer st.snapMu.Unlock()
 	if st.snap != nil {
-		// The read-only view of the image stays mapped: instances still running may reset
-		// from it. It is freed with the process.
-		closeImageFile(st.snap.img.fd)
-		st.snap.img.fd = -1
+		st.snap.close()
 	}
 }
 
@@ -223,6 +266,9 @@ func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, *pooled, error)
 			return s, nil, nil
 		}
 	}
+	if !s.acquire() {
+		return s, nil, nil
+	}
 	pi.snap = s
 	keep = true
 	return s, pi, nil
@@ -279,27 +325,33 @@ func (p *pool) coldStart(ctx context.Context) (*pooled, error) {
 // fromSnapshot starts an instance from the snapshot: memory from the image, grown to
 // the snapshot's size, and the globals set.
 func (p *pool) fromSnapshot(ctx context.Context, s *poolSnapshot) (*pooled, error) {
+	if !s.acquire() {
+		return nil, errors.New("host: closed")
+	}
 	pi, alloc := p.newPooled()
+	pi.snap = s // released when the instance is closed, or below if it never starts
 	alloc.img, alloc.mode = &s.img, s.mode
 	mod, err := p.sb.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), p.sb.guest, p.moduleConfig(pi).WithStartFunctions())
 	if err != nil {
+		s.release()
 		return nil, fmt.Errorf("host: instantiating guest: %w", err)
 	}
 	pi.mod, pi.mem = mod, alloc.mem
+	fail := func(err error) (*pooled, error) {
+		closeAll([]*pooled{pi})
+		return nil, err
+	}
 	if mem := memoryOf(mod); mem != nil {
 		if have := mem.Size() / wasmPage; have < s.pages {
 			if _, ok := mem.Grow(s.pages - have); !ok {
-				mod.Close(ctx)
-				return nil, fmt.Errorf("host: growing a new instance to its snapshot's %d pages", s.pages)
+				return fail(fmt.Errorf("host: growing a new instance to its snapshot's %d pages", s.pages))
 			}
 		}
 	}
 	if err := pi.bindGlobals(p.sb.variant); err != nil {
-		mod.Close(ctx)
-		return nil, err
+		return fail(err)
 	}
 	pi.setGlobals(s.globals)
-	pi.snap = s
 	if rm, ok := pi.mem.(*reservedMemory); ok && s.mode == imageMapped && s.reset == resetWritten {
 		for _, r := range s.hotPages() {
 			prefault(rm.buf[r[0] : r[0]+r[1]])

@@ -227,3 +227,44 @@ func TestSnapshotVariantMatchesPass(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotFreedWithHost: once a host is closed and its instances with it, nothing of
+// its snapshot stays mapped (each host's image is 5 MiB; a process that makes many hosts
+// must not keep them all).
+func TestSnapshotFreedWithHost(t *testing.T) {
+	if !canMapImages {
+		t.Skip("images are not mapped here")
+	}
+	mapped := func() int {
+		b, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "wasmkv-snapshot")
+	}
+	before := mapped()
+	cfg, err := ParseConfig([]byte("modules:\n  m: {pool_size: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := h.Run(ctx, Script{Module: "m", Name: "t.lua", Source: []byte(`x = 1`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Prewarm(ctx, "m", 2); err != nil {
+		t.Fatal(err)
+	}
+	if mapped() <= before {
+		t.Fatal("the snapshot's image is not mapped while the host runs: the test measures nothing")
+	}
+	h.Close(ctx)
+	if n := mapped(); n != before {
+		t.Errorf("%d mappings of snapshot images left after the host closed (%d before)", n-before, before)
+	}
+}
