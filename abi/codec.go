@@ -138,6 +138,7 @@ var (
 		f("ifver", kTextP, unsafe.Offsetof(Request{}.IfVersion)).orNull(),
 		f("limit", kInt64, unsafe.Offsetof(Request{}.Limit)),
 		f("absent", kBool, unsafe.Offsetof(Request{}.OnlyIfAbsent)),
+		f("limits", kBool, unsafe.Offsetof(Request{}.Limits)),
 		f("prefix", kBytes, unsafe.Offsetof(Request{}.Prefix)),
 	}}
 
@@ -181,6 +182,7 @@ var (
 		f("page", kStruct, unsafe.Offsetof(Response{}.Page)).of(pageMsg),
 		f("task", kStruct, unsafe.Offsetof(Response{}.Task)).of(taskMsg),
 		f("entry", kStruct, unsafe.Offsetof(Response{}.Entry)).of(entryMsg),
+		f("maxval", kInt64, unsafe.Offsetof(Response{}.MaxValueBytes)),
 	}}
 )
 

@@ -3,8 +3,10 @@ package abi_test
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -278,4 +280,26 @@ func TestCheckValueDoesNotCatch(t *testing.T) {
 	// duplicate key above pass DecodeRequest inside "val" (but not outside it).
 	require.NoError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" 61 ff"))
 	require.NoError(t, decodeRequest(t, "a2 "+opSet+" "+valKey+" a2 6161 01 6161 02"))
+}
+
+func TestCutMessage(t *testing.T) {
+	short := strings.Repeat("x", abi.MaxErrorMessageBytes)
+	if got := abi.CutMessage(short); got != short {
+		t.Errorf("a message at the bound was changed")
+	}
+	long := strings.Repeat("é", abi.MaxErrorMessageBytes) // 2 bytes each
+	got := abi.CutMessage(long)
+	marker := fmt.Sprintf("… [truncated, %d bytes]", len(long))
+	if !strings.HasSuffix(got, marker) || len(got) > abi.MaxErrorMessageBytes || len(got) < abi.MaxErrorMessageBytes-len(marker)-1 {
+		t.Errorf("got %d bytes ending %q", len(got), got[len(got)-40:])
+	}
+	if again := abi.CutMessage(got); again != got {
+		t.Errorf("a cut message was cut again")
+	}
+	odd := "a" + long // the bound may fall inside an é either way
+	for _, s := range []string{long, odd} {
+		if got := abi.CutMessage(s); !utf8.ValidString(got) {
+			t.Errorf("cut inside a UTF-8 sequence: %q", got[len(got)-40:])
+		}
+	}
 }

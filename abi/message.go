@@ -85,6 +85,9 @@ type Request struct {
 	TTL int64 `cbor:"ttl,omitempty"`
 	// OnlyIfAbsent makes OpPut fail with AlreadyExists when the key is live.
 	OnlyIfAbsent bool `cbor:"absent,omitempty"`
+	// Limits asks OpOpen to report the store's limits (Response.MaxValueBytes). It is
+	// a request, so that guests written before it see the open response they expect.
+	Limits bool `cbor:"limits,omitempty"`
 	// IfVersion makes OpPut fail with Conflict unless the key is live with this version.
 	IfVersion *string `cbor:"ifver,omitempty"`
 	// Delta is what OpIncr adds.
@@ -102,11 +105,14 @@ type Response struct {
 	Err    *Error `cbor:"err,omitempty"`
 	OK     bool   `cbor:"ok,omitempty"`
 	Handle uint32 `cbor:"h,omitempty"`
-	Value  []byte `cbor:"val,omitempty"`
-	Task   *Task  `cbor:"task,omitempty"`
-	Entry  *Entry `cbor:"entry,omitempty"`
-	Page   *Page  `cbor:"page,omitempty"`
-	Info   *Info  `cbor:"info,omitempty"`
+	// MaxValueBytes is the opened store's max_value_bytes (OpOpen with Limits), so that
+	// a guest can stop encoding a value the store would refuse; absent from older hosts.
+	MaxValueBytes int64  `cbor:"maxval,omitempty"`
+	Value         []byte `cbor:"val,omitempty"`
+	Task          *Task  `cbor:"task,omitempty"`
+	Entry         *Entry `cbor:"entry,omitempty"`
+	Page          *Page  `cbor:"page,omitempty"`
+	Info          *Info  `cbor:"info,omitempty"`
 }
 
 // Entry is one live key with its value, version and remaining time to live.

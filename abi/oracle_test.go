@@ -21,6 +21,7 @@ type oRequest struct {
 	Value        cbor.RawMessage `cbor:"val,omitempty"`
 	TTL          int64           `cbor:"ttl,omitempty"`
 	OnlyIfAbsent bool            `cbor:"absent,omitempty"`
+	Limits       bool            `cbor:"limits,omitempty"`
 	IfVersion    *string         `cbor:"ifver,omitempty"`
 	Delta        float64         `cbor:"delta,omitempty"`
 	Prefix       []byte          `cbor:"prefix,omitempty"`
@@ -46,6 +47,7 @@ type oResponse struct {
 	Err    *oError         `cbor:"err,omitempty"`
 	OK     bool            `cbor:"ok,omitempty"`
 	Handle uint32          `cbor:"h,omitempty"`
+	MaxVal int64           `cbor:"maxval,omitempty"`
 	Value  cbor.RawMessage `cbor:"val,omitempty"`
 	Task   *abi.Task       `cbor:"task,omitempty"`
 	Entry  *oEntry         `cbor:"entry,omitempty"`
@@ -78,14 +80,14 @@ var oracleEnc, oracleReqDec, oracleRespDec = func() (cbor.EncMode, cbor.DecMode,
 func convert(from, to any) {
 	switch f := from.(type) {
 	case *abi.Request:
-		*to.(*oRequest) = oRequest{f.Op, f.Handle, f.ID, f.Key, f.Value, f.TTL, f.OnlyIfAbsent, f.IfVersion,
+		*to.(*oRequest) = oRequest{f.Op, f.Handle, f.ID, f.Key, f.Value, f.TTL, f.OnlyIfAbsent, f.Limits, f.IfVersion,
 			f.Delta, f.Prefix, f.After, f.Limit, f.Err}
 	case *oRequest:
 		*to.(*abi.Request) = abi.Request{Op: f.Op, Handle: f.Handle, ID: f.ID, Key: f.Key, Value: f.Value, TTL: f.TTL,
-			OnlyIfAbsent: f.OnlyIfAbsent, IfVersion: f.IfVersion, Delta: f.Delta, Prefix: f.Prefix, After: f.After,
-			Limit: f.Limit, Err: f.Err}
+			OnlyIfAbsent: f.OnlyIfAbsent, Limits: f.Limits, IfVersion: f.IfVersion, Delta: f.Delta, Prefix: f.Prefix,
+			After: f.After, Limit: f.Limit, Err: f.Err}
 	case *abi.Response:
-		o := oResponse{Err: f.Err, OK: f.OK, Handle: f.Handle, Value: f.Value, Task: f.Task, Info: f.Info}
+		o := oResponse{Err: f.Err, OK: f.OK, Handle: f.Handle, MaxVal: f.MaxValueBytes, Value: f.Value, Task: f.Task, Info: f.Info}
 		if f.Entry != nil {
 			o.Entry = &oEntry{f.Entry.Key, f.Entry.Value, f.Entry.Version, f.Entry.TTL}
 		}
@@ -97,7 +99,7 @@ func convert(from, to any) {
 		}
 		*to.(*oResponse) = o
 	case *oResponse:
-		r := abi.Response{Err: f.Err, OK: f.OK, Handle: f.Handle, Value: f.Value, Task: f.Task, Info: f.Info}
+		r := abi.Response{Err: f.Err, OK: f.OK, Handle: f.Handle, MaxValueBytes: f.MaxVal, Value: f.Value, Task: f.Task, Info: f.Info}
 		if f.Entry != nil {
 			r.Entry = &abi.Entry{Key: f.Entry.Key, Value: f.Entry.Value, Version: f.Entry.Version, TTL: f.Entry.TTL}
 		}

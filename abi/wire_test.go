@@ -502,6 +502,7 @@ func fuzzRequest(data []byte) *abi.Request {
 	if has(13) && req.Key != nil {
 		req.Key = req.Key[:0] // present but empty: omitted
 	}
+	req.Limits = has(14)
 	return req
 }
 
@@ -681,6 +682,7 @@ func randRequest(rnd *rand.Rand) *abi.Request {
 	if rnd.IntN(4) == 0 {
 		req.Err = &abi.Error{Kind: kinds[rnd.IntN(len(kinds))], Message: randText(rnd, true), Retryable: maybe()}
 	}
+	req.Limits = maybe()
 	return req
 }
 
@@ -733,6 +735,9 @@ func randResponse(rnd *rand.Rand) *abi.Response {
 		r.Info = &abi.Info{ID: randText(rnd, bad), Backend: abi.Backends()[rnd.IntN(len(abi.Backends()))],
 			Consistency: randText(rnd, bad), Durable: maybe(), List: maybe(), Versioned: maybe(), ConditionalPut: maybe(), TTL: maybe()}
 	}
+	if maybe() {
+		r.MaxValueBytes = randInt(rnd)
+	}
 	return r
 }
 
@@ -743,7 +748,7 @@ func randResponse(rnd *rand.Rand) *abi.Response {
 type wild struct{ b []byte }
 
 var wildNames = []string{
-	"err", "ok", "h", "val", "task", "entry", "page", "info", // Response
+	"err", "ok", "h", "maxval", "val", "task", "entry", "page", "info", // Response
 	"kind", "msg", "retry", // Error
 	"name", "src", "args", "mem", // Task
 	"key", "ver", "ttl", // Entry

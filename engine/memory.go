@@ -34,6 +34,10 @@ type MemoryOptions struct {
 	CleanupInterval time.Duration // default 5m when 0
 	Eviction        string        // "none" (default, "" too) or "lru"; anything else is an error from NewMemory
 	Clock           Clock         // default SystemClock()
+	// Protect reports the keys that LRU eviction never removes (nil: none). A new key
+	// that finds the store full of protected keys (and no expired ones) gets ErrFull,
+	// as without eviction. Only a delete or an expiry removes a protected key.
+	Protect func(key string) bool
 }
 
 // item is one stored key. Memory's lock guards every field; the same *item
@@ -47,6 +51,7 @@ type item struct {
 	expiresAt time.Time // zero: no expiry
 	prev      *item     // LRU neighbours, only maintained with eviction "lru"
 	next      *item
+	protected bool // never evicted, so never on the LRU list
 }
 
 func (it *item) expired(now time.Time) bool {
@@ -79,6 +84,7 @@ type Memory struct {
 
 	maxSize  int
 	lru      bool
+	protect  func(key string) bool
 	clock    Clock
 	interval time.Duration
 
@@ -104,6 +110,7 @@ func NewMemory(opts MemoryOptions) (*Memory, error) {
 		maxSize:  opts.MaxSize,
 		clock:    opts.Clock,
 		interval: opts.CleanupInterval,
+		protect:  opts.Protect,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -356,7 +363,8 @@ func (m *Memory) List(ctx context.Context, opts ListOptions) (Page, error) {
 // slotLocked returns the item to write key into: the existing one (live or
 // expired: reusing it never grows the store) or a new one linked into every
 // structure. A new key in a full store first purges expired keys, then evicts
-// the least recently used key with "lru" or fails with ErrFull.
+// the least recently used key with "lru" or fails with ErrFull. Protected
+// keys are not on the LRU list: when only they remain, the store is full.
 func (m *Memory) slotLocked(key string, now time.Time) (*item, error) {
 	if it, ok := m.items[key]; ok {
 		return it, nil
@@ -365,12 +373,13 @@ func (m *Memory) slotLocked(key string, now time.Time) (*item, error) {
 		m.purgeExpiredLocked(now, -1)
 	}
 	if len(m.items) >= m.maxSize {
-		if !m.lru {
+		victim := m.lruHead.prev
+		if !m.lru || victim == &m.lruHead {
 			return nil, ErrFull
 		}
-		m.removeLocked(m.lruHead.prev)
+		m.removeLocked(victim)
 	}
-	it := &item{key: key}
+	it := &item{key: key, protected: m.lru && m.protect != nil && m.protect(key)}
 	m.items[key] = it
 	m.index.insert(it)
 	// A new item joins the LRU list when writeLocked touches it.
@@ -413,7 +422,7 @@ func (m *Memory) removeLocked(it *item) {
 
 // touchLocked marks it as the most recently used key (a no-op without LRU).
 func (m *Memory) touchLocked(it *item) {
-	if !m.lru || m.lruHead.next == it {
+	if !m.lru || it.protected || m.lruHead.next == it {
 		return
 	}
 	m.unlinkLRU(it)

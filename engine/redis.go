@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,8 +54,9 @@ type RedisOptions struct {
 	TLS      bool
 	// KeyPrefix namespaces the store in the server: every Redis key the
 	// engine touches starts with it. Required; the host passes
-	// "wasmkv:<store id>:" by default. Two stores on one server must not
-	// have prefixes where one is a prefix of the other.
+	// DefaultRedisKeyPrefix(store id) by default. Two stores on one server
+	// must not have prefixes where one is a prefix of the other (see
+	// PrefixesOverlap); the host refuses such a configuration.
 	KeyPrefix string
 	// PoolSize is the maximum number of connections (go-redis's default,
 	// 10 per GOMAXPROCS, when 0).
@@ -213,6 +215,41 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 	}
 	r.client.Store(r.newClient())
 	return r, nil
+}
+
+// DefaultRedisKeyPrefix is the key prefix of a store that configures none:
+// "wasmkv:" + the id's length in decimal + ":" + id + ":".
+//
+// No Redis key can start with the default prefixes of two different ids, so
+// two stores on one server never share a key, whatever their ids (a store
+// "app" and a store "app:k:vault" included). Proof: let a string s start with
+// the prefixes of ids a and b. After "wasmkv:", s holds the decimal length of
+// a followed by ":", and also that of b followed by ":". Decimal digits are
+// never ":", so both lengths end at the same first ":" and are the same
+// digits: len(a) = len(b) (strconv.Itoa writes one canonical form). The next
+// len(a) bytes of s are then both a and b, so a = b. Hence for a != b neither
+// prefix is a prefix of the other, and every key of the engine (data keys,
+// index, expiry set, version counter) starts with its store's prefix.
+func DefaultRedisKeyPrefix(id string) string {
+	return "wasmkv:" + strconv.Itoa(len(id)) + ":" + id + ":"
+}
+
+// PrefixesOverlap reports whether some string starts with both a and b,
+// that is whether one is a prefix of the other: two stores with such
+// prefixes on one server can read and write each other's keys.
+func PrefixesOverlap(a, b string) bool {
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}
+
+// RedisServer names the server and database that opts point at, as
+// "host:port/db", so that a caller can tell which stores share a key space.
+// It reports the same errors as NewRedis for a bad address or URL.
+func RedisServer(opts RedisOptions) (string, error) {
+	co, err := clientOptions(opts)
+	if err != nil {
+		return "", err
+	}
+	return co.Addr + "/" + strconv.Itoa(co.DB), nil
 }
 
 // clientOptions turns opts into go-redis options.

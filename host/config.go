@@ -35,6 +35,11 @@ type StoreConfig struct {
 	CleanupInterval time.Duration `yaml:"cleanup_interval"`
 	// Eviction is "none" (a full store refuses new keys) or "lru" (memory).
 	Eviction string `yaml:"eviction"`
+	// Protect lists key globs (as in a policy's keys) that LRU eviction never removes:
+	// eviction is the store's, not a module's, so keys that policies keep some modules
+	// from deleting belong here. When only protected keys remain, a new key is refused
+	// (Unavailable "store is full"). Only with eviction lru.
+	Protect []string `yaml:"protect"`
 	// MaxKeyBytes bounds a key's length (default 1024).
 	MaxKeyBytes int `yaml:"max_key_bytes"`
 	// MaxValueBytes bounds a value's encoded length (default 1 MiB).
@@ -42,7 +47,8 @@ type StoreConfig struct {
 
 	// Redis connection (kind redis). Address is host:port; URL (redis:// or rediss://)
 	// is the alternative. PasswordEnv names an environment variable that holds the
-	// password, so the file need not. KeyPrefix defaults to "wasmkv:<store id>:".
+	// password, so the file need not. KeyPrefix defaults to "wasmkv:<len(id)>:<store id>:"
+	// (engine.DefaultRedisKeyPrefix); prefixes of stores on one server must not nest.
 	Address      string        `yaml:"address"`
 	URL          string        `yaml:"url"`
 	Username     string        `yaml:"username"`
@@ -139,6 +145,10 @@ func checkNullLists(data []byte) error {
 		return configErrorf("%v", err)
 	}
 	for i, p := range raw.Policies {
+		if p == nil {
+			// "- " with nothing after it: YAML reads a null entry, which would be dropped.
+			return configErrorf("policies[%d] is empty: remove it, or give the policy", i)
+		}
 		for _, field := range []string{"modules", "actions", "resources", "keys", "conditions"} {
 			if v, ok := p[field]; ok && v == nil {
 				name, _ := p["name"].(string)
@@ -180,33 +190,20 @@ func (c *Config) validate() error {
 		default:
 			return configErrorf("store %q: unknown eviction %q (none, lru)", id, s.Eviction)
 		}
-		for _, f := range []struct {
-			name string
-			v    int64
-		}{
-			{"max_size", int64(s.MaxSize)}, {"max_key_bytes", int64(s.MaxKeyBytes)},
-			{"max_value_bytes", int64(s.MaxValueBytes)}, {"cleanup_interval", int64(s.CleanupInterval)},
-			{"pool_size", int64(s.PoolSize)}, {"op_timeout", int64(s.OpTimeout)}, {"db", int64(s.DB)},
-		} {
-			if f.v < 0 {
-				return configErrorf("store %q: %s must not be negative", id, f.name)
-			}
+		if err := s.checkProtect(id); err != nil {
+			return err
+		}
+		if err := s.checkLimits(id); err != nil {
+			return err
 		}
 	}
 	for _, name := range sortedKeys(c.Modules) {
-		m := c.Modules[name]
-		if m.Timeout < 0 {
-			return configErrorf("module %q: timeout must not be negative", name)
+		if err := c.Modules[name].checkLimits(name); err != nil {
+			return err
 		}
-		if m.PoolSize < 0 || m.Prewarm < 0 || m.IdleTimeout < 0 {
-			return configErrorf("module %q: pool_size, prewarm and idle_timeout must not be negative", name)
-		}
-		if m.MemoryLimit < 0 || m.MemoryLimit > 4<<30 {
-			return configErrorf("module %q: memory_limit must be at most 4GiB", name)
-		}
-		if m.MemoryLimit != 0 && m.MemoryLimit < minMemoryLimit {
-			return configErrorf("module %q: memory_limit must be at least %v: the guest's runtime needs it", name, ByteSize(minMemoryLimit))
-		}
+	}
+	if err := c.checkRedisPrefixes(); err != nil {
+		return err
 	}
 	if _, err := policy.Compile(c.Policies); err != nil {
 		return configErrorf("%v", err)

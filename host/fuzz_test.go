@@ -131,7 +131,7 @@ func FuzzHandleRequest(f *testing.F) {
 		inst := &instance{host: env.h, module: "fuzz", task: &abi.Task{Name: "fuzz.lua", Source: []byte("return ...")},
 			policy: env.h.countersFor("fuzz"), log: env.h.log}
 		for _, id := range []string{"app:cache", "app:small", "app:cache"} {
-			if _, e := inst.open(id); e != nil {
+			if _, _, e := inst.open(id); e != nil {
 				t.Fatalf("open %s: %v", id, e)
 			}
 		}

@@ -37,6 +37,8 @@ type Host struct {
 	stores                     map[string]*Store
 	policies                   *policy.Set
 	log                        *slog.Logger
+	logBucket                  *logBucket    // bounds the log lines guests can cause (denylog.go)
+	unloggedDenials            atomic.Uint64 // denials of runs whose summary found no token
 	seq                        atomic.Uint64
 	created, reused, discarded atomic.Uint64
 	recycled                   atomic.Uint64
@@ -126,11 +128,15 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := CheckModuleLimit("memory_limit", int64(o.memory)); err != nil {
+		return nil, err
+	}
 	set, err := policy.Compile(cfg.Policies)
 	if err != nil {
 		return nil, configErrorf("%v", err)
 	}
 	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[sandboxKey]*sandbox{}, pools: map[poolKey]*pool{}}
+	h.logBucket = newLogBucket(o.clock)
 	h.lua = &Guest{wasm: o.guest}
 	for id, sc := range cfg.Stores {
 		s, err := newStore(id, sc, o.clock)

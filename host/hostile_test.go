@@ -8,8 +8,11 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +24,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/engine/redistest"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -314,4 +319,225 @@ func TestGuestForeignImport(t *testing.T) {
 		assert.Contains(t, err.Error(), "env")
 	}
 	mustRunAs(t, h, "test", `print("still here")`, "still here")
+}
+
+// TestHostileNestedRedisStores: stores "app" and "app:k:vault" on one Redis server.
+// Under the old default prefixes ("wasmkv:<id>:") the vault's keys were the app store's
+// keys "vault:k:...", so a module allowed only "app" read and overwrote the vault's
+// password and hit its index. Now it reaches none of them.
+func TestHostileNestedRedisStores(t *testing.T) {
+	addr := redistest.Start(t)
+	h := newHost(t, fmt.Sprintf(`
+stores:
+  app: {kind: redis, address: %[1]s}
+  app:k:vault: {kind: redis, address: %[1]s}
+policies:
+  - {name: web, effect: allow, modules: [web], resources: [app]}
+`, addr))
+	ctx := context.Background()
+	vault, _ := h.Store("app:k:vault")
+	require.NoError(t, vault.Set(ctx, "password", "hunter2", 0))
+
+	mustRunAs(t, h, "web", `
+local a = require("store").get("app")
+show(a:get("vault:k:password"))
+show(a:set("vault:k:password", "owned"))
+show(a:set("vault:i", "x"), a:set("vault:e", "x"), a:set("vault:v", "x"))
+show(a:incr("vault:v"))
+local p = a:list({prefix = "vault"})
+show(#p.items)
+show(require("store").get("app:k:vault"))`,
+		`nil err(NotFound,false,key "vault:k:password" not found)`,
+		"true",
+		"true true true",
+		`nil err(Invalid,false,value of key "vault:v" is not a number)`,
+		"4",
+		`nil err(PermissionDenied,false,permission denied: store.get on "app:k:vault")`)
+
+	// The vault is untouched: its value, its index (list), its versions.
+	var pw string
+	found, err := vault.Get(ctx, "password", &pw)
+	require.NoError(t, err)
+	assert.True(t, found)
+	assert.Equal(t, "hunter2", pw)
+	page, err := vault.Engine().List(ctx, engine.ListOptions{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	assert.Equal(t, "password", page.Items[0].Key)
+	require.NoError(t, vault.Set(ctx, "password", "hunter3", 0))
+
+	// Explicit prefixes that nest on one server are a load error; on two servers they
+	// are fine.
+	for _, tc := range []struct{ a, b string }{
+		{`key_prefix: "x:"`, `key_prefix: "x:k:vault:"`},
+		{``, `key_prefix: "wasmkv:3:app:k:"`}, // inside the default prefix of store "app"
+	} {
+		_, err := host.ParseConfig(fmt.Appendf(nil, `
+stores:
+  app: {kind: redis, address: %[1]s, %[2]s}
+  other: {kind: redis, address: %[1]s, %[3]s}
+`, addr, tc.a, tc.b))
+		var ce *host.ConfigError
+		require.ErrorAs(t, err, &ce, "%s / %s", tc.a, tc.b)
+		assert.Contains(t, ce.Msg, "nest")
+	}
+	_, err = host.ParseConfig([]byte(`
+stores:
+  a: {kind: redis, address: "127.0.0.1:1", key_prefix: "x:"}
+  b: {kind: redis, address: "127.0.0.1:1", db: 1, key_prefix: "x:"}
+  c: {kind: redis, address: "127.0.0.1:2", key_prefix: "x:"}
+`))
+	assert.NoError(t, err)
+}
+
+// countingWriter counts the bytes a log handler writes, and keeps the last lines.
+type countingWriter struct {
+	mu    sync.Mutex
+	n     int
+	lines []string
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.n += len(p)
+	w.lines = append(w.lines, string(p))
+	return len(p), nil
+}
+
+func (w *countingWriter) total() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// TestHostileDenialFlood: denials are the one log a guest triggers at will. A loop of
+// denied gets on a 1000-byte key, and opens of a 1 MiB store id, used to log every
+// denial whole (455 MB in 5 s from one CLI run). Now a run logs its first few denials,
+// each key cut short with its length, and one line counting the rest.
+func TestHostileDenialFlood(t *testing.T) {
+	var logw countingWriter
+	logger := slog.New(slog.NewTextHandler(&logw, nil))
+	clock := engine.NewManualClock(time.Unix(1_700_000_000, 0)) // no refill during the test
+	h := newHost(t, `
+stores:
+  app: {kind: memory}
+policies:
+  - {name: open, effect: allow, modules: [web], actions: [store.get], resources: [app]}
+`, host.WithLogger(logger), host.WithClock(clock))
+	const n = 2000 // unbounded, that was 2.3 MB of log
+	// Each logged line is at most about 400 bytes once keys are cut to 64 bytes.
+	const bound = 12 * 512
+	mustRunAs(t, h, "web", fmt.Sprintf(`
+local a = require("store").get("app")
+local key = string.rep("k", 1000)
+local denied = 0
+for i = 1, %d do
+  local v, e = a:get(key)
+  if e:kind() == "PermissionDenied" then denied = denied + 1 end
+end
+print(denied)`, n), fmt.Sprint(n))
+	assert.LessOrEqual(t, logw.total(), bound)
+	_, denied := h.Decisions("web")
+	assert.Equal(t, uint64(n), denied)
+	last := logw.lines[len(logw.lines)-1]
+	assert.Contains(t, last, "permission denials not logged")
+	assert.Contains(t, last, fmt.Sprintf("denied=%d not_logged=%d", n, n-10))
+	assert.Contains(t, logw.lines[0], "[truncated, 1000 bytes]")
+
+	// A 1 MiB store id, opened in a loop.
+	before := logw.total()
+	mustRunAs(t, h, "web", `
+local id = string.rep("s", 1024 * 1024)
+for i = 1, 50 do assert(not require("store").get(id)) end
+print("ok")`, "ok")
+	assert.LessOrEqual(t, logw.total()-before, bound)
+	assert.Contains(t, logw.lines[len(logw.lines)-1], "denied=50 not_logged=40")
+
+	// Many short runs share the host's bucket (100 lines, no refill on this clock, 22
+	// spent above): past it, a run's denials are counted, not logged.
+	lines := len(logw.lines)
+	for range 120 {
+		mustRunAs(t, h, "web", `print(require("store").get("nope") == nil)`, "true")
+	}
+	assert.Equal(t, 100-22, len(logw.lines)-lines, "one line per run while the bucket had tokens, then none")
+	_, denied = h.Decisions("web")
+	assert.Equal(t, uint64(n+50+120), denied)
+	// Two seconds later, the bucket has room again, and the next summary carries the count
+	// of the runs that found none.
+	clock.Advance(2 * time.Second)
+	mustRunAs(t, h, "web", `for i = 1, 11 do require("store").get("nope") end print("ok")`, "ok")
+	assert.Contains(t, logw.lines[len(logw.lines)-1], "denied=11 not_logged=1 not_logged_earlier_runs=42")
+}
+
+// randomDraws prints ten of math.random's numbers.
+const randomDraws = `local t = {} for i = 1, 10 do t[i] = math.random(1, 2^31) end print(table.concat(t, " "))`
+
+// TestHostileRandom: math.random is unpredictable (wazero's default random source is the
+// same in every instance and every process), nothing of one run's random state reaches
+// the next on a reused instance, and math.randomseed(n) makes a run reproducible.
+func TestHostileRandom(t *testing.T) {
+	cfg := testConfig + "modules:\n  r: {pool_size: 1}\n"
+	h1, h2 := newHost(t, cfg), newHost(t, cfg)
+	out := func(h *host.Host, src string) string {
+		t.Helper()
+		o, err := runLuaAs(t, h, "r", src)
+		require.NoError(t, err)
+		return o
+	}
+	// Two runs on one instance (pool of one), and two hosts, all differ.
+	a, b, c := out(h1, randomDraws), out(h1, randomDraws), out(h2, randomDraws)
+	assert.NotEqual(t, a, b)
+	assert.NotEqual(t, a, c)
+	assert.NotEqual(t, b, c)
+
+	// randomseed(42) twice in one run gives one sequence; and the same in the next run,
+	// and on another host.
+	seeded := `math.randomseed(42) local a = {math.random(), math.random(1, 100), math.random(5)}
+math.randomseed(42) local b = {math.random(), math.random(1, 100), math.random(5)}
+assert(a[1] == b[1] and a[2] == b[2] and a[3] == b[3], "randomseed(42) twice gave two sequences")
+print(a[1], a[2], a[3])`
+	s1 := out(h1, seeded)
+	assert.Equal(t, s1, out(h1, seeded))
+	assert.Equal(t, s1, out(h2, seeded))
+	// A seed does not outlive its run: the next run on the same instance is not seeded.
+	afterSeed := out(h1, `math.randomseed(7) `+randomDraws)
+	out(h1, `math.randomseed(7)`)
+	assert.NotEqual(t, afterSeed, out(h1, randomDraws))
+
+	// Lua 5.1's argument rules.
+	mustRun(t, h1, `
+show(pcall(math.random, 0))
+show(pcall(math.random, 3, 2))
+show(pcall(math.random, 1, 2, 3))
+show(math.random(5, 5), math.random(-3, -3))
+local x = math.random() show(x >= 0 and x < 1)`,
+		`false "bad argument #1 to 'random' (interval is empty)"`,
+		`false "bad argument #2 to 'random' (interval is empty)"`,
+		`false "wrong number of arguments"`,
+		"5 -3",
+		"true")
+}
+
+// TestHostileRandomAcrossProcesses: two processes (this test binary, started twice)
+// draw different numbers: the seed comes from the host's cryptographic source.
+func TestHostileRandomAcrossProcesses(t *testing.T) {
+	if os.Getenv("WASMKV_RANDOM_CHILD") == "1" {
+		h := newHost(t, testConfig)
+		o, err := runLua(t, h, randomDraws)
+		require.NoError(t, err)
+		fmt.Print("DRAWS " + o)
+		return
+	}
+	draw := func() string {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHostileRandomAcrossProcesses$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "WASMKV_RANDOM_CHILD=1")
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+		i := strings.Index(string(b), "DRAWS ")
+		require.GreaterOrEqual(t, i, 0, "%s", b)
+		return strings.SplitN(string(b[i:]), "\n", 2)[0]
+	}
+	a, b := draw(), draw()
+	assert.NotEqual(t, a, b)
 }

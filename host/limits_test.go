@@ -131,7 +131,7 @@ func TestByteSize(t *testing.T) {
 	}
 	assert.Equal(t, "128MiB", host.ByteSize(128<<20).String())
 	_, err := host.ParseConfig([]byte("modules:\n  m: {memory_limit: 1MiB}\n"))
-	assert.ErrorContains(t, err, "memory_limit must be at least 16MiB")
+	assert.ErrorContains(t, err, "memory_limit 1MiB is out of range: 16MiB to 4GiB")
 }
 
 // TestLimitBreachesAreLogged: the host logs each run it stopped, with the module and why.

@@ -40,9 +40,17 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 			}
 			req.Err.Kind = k
 		}
+		if req.Err != nil {
+			// The guest should have cut it (abi.MaxErrorMessageBytes); a hostile one did not.
+			req.Err.Message = abi.CutMessage(req.Err.Message)
+		}
 		inst.finished, inst.result = true, req.Err
 	case abi.OpOpen:
-		resp.Handle, resp.Err = inst.open(req.ID)
+		var maxValue int64
+		resp.Handle, maxValue, resp.Err = inst.open(req.ID)
+		if req.Limits {
+			resp.MaxValueBytes = maxValue
+		}
 	case abi.OpRelease:
 		inst.release(req.Handle)
 		resp.OK = true
@@ -59,18 +67,22 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 
 // open is store.get(id). The permission check comes before the existence check, so a
 // module cannot probe which store ids exist.
-func (inst *instance) open(id string) (uint32, *abi.Error) {
+func (inst *instance) open(id string) (uint32, int64, *abi.Error) {
 	if id == "" {
-		return 0, abi.NewError(abi.Invalid, "store id is empty")
+		return 0, 0, abi.NewError(abi.Invalid, "store id is empty")
 	}
 	if e := inst.authorize(policy.Request{Action: policy.ActionStoreGet, Resource: id}); e != nil {
-		return 0, e
+		return 0, 0, e
 	}
 	s, ok := inst.host.stores[id]
 	if !ok {
-		return 0, abi.NewError(abi.NotFound, fmt.Sprintf("store %q not found", id))
+		return 0, 0, abi.NewError(abi.NotFound, fmt.Sprintf("store %q not found", id))
 	}
-	return inst.newHandle(s)
+	h, e := inst.newHandle(s)
+	if e != nil {
+		return 0, 0, e
+	}
+	return h, int64(s.maxValueBytes), nil
 }
 
 // maxHandles bounds the stores one run holds open at once, so a loop of store.get cannot
@@ -231,6 +243,11 @@ func errConflict(key string) *abi.Error {
 	return e
 }
 
+// errOverflow is an incr whose result is too large for a number: the value stays.
+type errOverflow struct{}
+
+func (errOverflow) Error() string { return "overflow" }
+
 // errNotNumber is returned from the incr mutation to leave the value untouched.
 type errNotNumber struct{ key string }
 
@@ -249,6 +266,9 @@ func (inst *instance) incr(ctx context.Context, s *Store, key string, delta floa
 			return nil, 0, errNotNumber{key}
 		}
 		result = n + delta
+		if math.IsInf(result, 0) {
+			return nil, 0, errOverflow{}
+		}
 		// An existing key keeps its expiry; opts.ttl only applies to a new key.
 		keep := time.Duration(0)
 		if !cur.ExpiresAt.IsZero() {
@@ -258,9 +278,12 @@ func (inst *instance) incr(ctx context.Context, s *Store, key string, delta floa
 		return abi.EncodeNumber(result), keep, nil
 	})
 	var nn errNotNumber
+	var of errOverflow
 	switch {
 	case errors.As(err, &nn):
 		return abi.NewError(abi.Invalid, fmt.Sprintf("value of key %s is not a number", quoteKey(key)))
+	case errors.As(err, &of):
+		return abi.NewError(abi.Invalid, fmt.Sprintf("incr of key %s by %v would overflow to infinity", quoteKey(key), delta))
 	case err != nil:
 		return engineError(err)
 	}
@@ -354,8 +377,7 @@ func (inst *instance) authorize(r policy.Request) *abi.Error {
 		return nil
 	}
 	inst.policy.Denied.Add(1)
-	inst.log.Info("permission denied", "module", r.Module, "action", r.Action,
-		"resource", r.Resource, "key", r.Key, "prefix", r.Prefix, "policy", d.Policy)
+	inst.logDenial(r, d.Policy)
 	return abi.NewError(abi.PermissionDenied, fmt.Sprintf("permission denied: %s on %q", r.Action, r.Resource))
 }
 

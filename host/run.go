@@ -79,6 +79,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	if s.Module == "" {
 		return errors.New("host: a script needs a module name")
 	}
+	if err := s.checkLimits(); err != nil {
+		return err
+	}
 	timeout, memory, output := h.limits(&s)
 	g := s.Guest
 	if g == nil {
@@ -121,6 +124,7 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	_, callErr := pi.runFunc().Call(rctx)
 	cancel()
+	inst.logDenialSummary()
 	inst.releaseAll()
 	pi.stdout.set(nil)
 	pi.stderr.set(nil)
@@ -130,7 +134,7 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 
 	if err := inst.hostFailure(ctx, rctx, callErr, stderr, timeout, memory); err != nil {
 		// A limit the host enforced, or a broken guest: the host logs what it stopped.
-		inst.log.Warn("run stopped", "module", inst.module, "kind", err.Kind, "reason", err.Message)
+		inst.log.Warn("run stopped", "module", inst.module, "kind", err.Kind, "reason", cutText(err.Message, maxLoggedMessage))
 		return err
 	}
 	if inst.result != nil {
@@ -187,6 +191,7 @@ type instance struct {
 	task    *abi.Task
 	policy  *PolicyCounters
 	log     *slog.Logger
+	denials denials
 	handles []handleSlot
 	free    []int // released slots, reused by later opens
 	pending []byte

@@ -10,6 +10,7 @@ import (
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
 	"github.com/wasmkv/wasmkv/govalue"
+	"github.com/wasmkv/wasmkv/policy"
 )
 
 // Store is one configured store: an engine and the limits the host enforces on it.
@@ -41,11 +42,16 @@ func newStore(id string, sc StoreConfig, clock engine.Clock) (*Store, error) {
 
 func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, error) {
 	if sc.Kind != "redis" {
+		var protect func(string) bool
+		if len(sc.Protect) > 0 {
+			protect = policy.GlobMatcher(sc.Protect)
+		}
 		return engine.NewMemory(engine.MemoryOptions{
 			MaxSize:         sc.MaxSize,
 			CleanupInterval: sc.CleanupInterval,
 			Eviction:        sc.Eviction,
 			Clock:           clock,
+			Protect:         protect,
 		})
 	}
 	password := sc.Password
@@ -57,7 +63,7 @@ func newEngine(id string, sc StoreConfig, clock engine.Clock) (engine.Engine, er
 	}
 	prefix := sc.KeyPrefix
 	if prefix == "" {
-		prefix = "wasmkv:" + id + ":"
+		prefix = engine.DefaultRedisKeyPrefix(id)
 	}
 	// Expiry on Redis is the server's; the host clock only turns remaining ttls into
 	// deadlines, so it stays the real one.

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/host"
@@ -64,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() < 1 {
 		fmt.Fprintln(stderr, usage)
+		return exitUsage
+	}
+	if err := checkFlags(*timeout, memoryLimit, outputLimit); err != nil {
+		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
 	}
 	file := fs.Arg(0)
@@ -126,6 +131,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitScript
 	}
+}
+
+// checkFlags applies to the limit flags the ranges a config file's limits have.
+func checkFlags(timeout time.Duration, memoryLimit, outputLimit host.ByteSize) error {
+	for _, f := range []struct {
+		flag, setting string
+		v             int64
+	}{
+		{"--timeout", "timeout", int64(timeout)},
+		{"--memory-limit", "memory_limit", int64(memoryLimit)},
+		{"--output-limit", "output_limit", int64(outputLimit)},
+	} {
+		if err := host.CheckModuleLimit(f.setting, f.v); err != nil {
+			var ce *host.ConfigError
+			if errors.As(err, &ce) {
+				return fmt.Errorf("%s: %s", f.flag, ce.Msg)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func readConfig(path string) ([]byte, error) {

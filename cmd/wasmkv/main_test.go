@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/abi"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -90,6 +92,27 @@ policies:
 		{"no command exits 2", []string{}, 2, "", []string{"usage:"}, false},
 		{"unknown flag exits 2", []string{"run", "--frobnicate", "x.lua"}, 2, "", []string{"frobnicate"}, false},
 		{"no file exits 2", []string{"run"}, 2, "", []string{"usage:"}, false},
+		// The limit flags are checked by the ranges of the config's limits, before any run.
+		{"memory limit below the guest's need exits 2", []string{"run", "--memory-limit", "1MiB", "../../examples/hello.lua"}, 2,
+			"", []string{"--memory-limit: memory_limit 1MiB is out of range: 16MiB to 4GiB"}, false},
+		{"memory limit past 4GiB exits 2", []string{"run", "--memory-limit", "100GiB", "../../examples/hello.lua"}, 2,
+			"", []string{"--memory-limit: memory_limit 100GiB is out of range: 16MiB to 4GiB"}, false},
+		{"negative timeout exits 2", []string{"run", "--timeout", "-1s", "../../examples/hello.lua"}, 2,
+			"", []string{"--timeout: timeout -1s is out of range: 1ms to 24h0m0s"}, false},
+		{"output limit past 1GiB exits 2", []string{"run", "--output-limit", "2GiB", "../../examples/hello.lua"}, 2,
+			"", []string{"--output-limit: output_limit 2GiB is out of range: 1B to 1GiB"}, false},
+		{"nesting redis key prefixes exit 2", []string{"run", "--config",
+			writeFile(t, dir, "nest.yaml", "stores:\n  a: {kind: redis, key_prefix: \"x:\"}\n  b: {kind: redis, key_prefix: \"x:k:vault:\"}\n"), "../../examples/hello.lua"}, 2,
+			"", []string{`stores "a" and "b": key prefixes "x:" and "x:k:vault:" on server 127.0.0.1:6379/0 nest`}, false},
+		{"a null policy entry exits 2", []string{"run", "--config",
+			writeFile(t, dir, "nullpolicy.yaml", "policies:\n  -\n"), "../../examples/hello.lua"}, 2,
+			"", []string{"policies[0] is empty"}, false},
+		{"cleanup interval of 1ns exits 2", []string{"run", "--config",
+			writeFile(t, dir, "spin.yaml", "stores:\n  a: {kind: memory, cleanup_interval: 1ns}\n"), "../../examples/hello.lua"}, 2,
+			"", []string{`store "a": cleanup_interval 1ns is out of range: 1s to 24h0m0s`}, false},
+		{"a config memory limit below the guest's need exits 2", []string{"run", "--config",
+			writeFile(t, dir, "lowmem.yaml", "modules:\n  hello: {memory_limit: 1MiB}\n"), "../../examples/hello.lua"}, 2,
+			"", []string{`module "hello": memory_limit 1MiB is out of range: 16MiB to 4GiB`}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,4 +140,16 @@ func TestCLISharedStoreAcrossRuns(t *testing.T) {
 	require.Equal(t, 0, run(context.Background(), []string{"run", w}, &stdout, &stderr), stderr.String())
 	require.Equal(t, 0, run(context.Background(), []string{"run", r}, &stdout, &stderr), stderr.String())
 	assert.Equal(t, "kept\n", stdout.String())
+}
+
+// TestCLIErrorMessageBounded: a script that raises a 10 MB string writes a bounded
+// message to stderr (it used to write all of it, past --output-limit).
+func TestCLIErrorMessageBounded(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "bigerr.lua", `error(string.rep("x", 10000000), 0)`)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--output-limit", "1KiB", f}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "bigerr: Unknown: xxxx")
+	assert.Contains(t, stderr.String(), "… [truncated, 100000")
+	assert.LessOrEqual(t, stderr.Len(), abi.MaxErrorMessageBytes+100)
 }

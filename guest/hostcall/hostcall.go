@@ -37,8 +37,27 @@ func NewClient(t Transport) *Client { return &Client{t: t, reqBuf: make([]byte, 
 // keys and values) may point into the transport's buffer, which the next Call
 // overwrites: use or copy them before calling again. Strings, resp.Err and resp.Task are
 // the caller's to keep (Call copies the task's bytes, since the task lasts the whole run).
+//
+// A finish whose error message is longer than abi.MaxErrorMessageBytes sends it cut
+// (abi.CutMessage), so that the outcome always fits in a request; a request that is
+// still longer than abi.MaxRequestBytes is not sent: it is the caller's key or value, and
+// Invalid.
 func (c *Client) Call(req *abi.Request, resp *abi.Response) *abi.Error {
+	if req.Op == abi.OpFinish && req.Err != nil && len(req.Err.Message) > abi.MaxErrorMessageBytes {
+		cut := *req.Err
+		cut.Message = abi.CutMessage(cut.Message)
+		r := *req
+		r.Err = &cut
+		req = &r
+	}
 	c.reqBuf = abi.AppendRequest(c.reqBuf[:0], req)
+	if len(c.reqBuf) > abi.MaxRequestBytes {
+		// The host would refuse to read it (StatusTooLarge), which reads as a failure of
+		// the exchange. The buffer that grew to hold it is dropped.
+		n := len(c.reqBuf)
+		c.reqBuf = make([]byte, 0, 4<<10)
+		return abi.NewError(abi.Invalid, fmt.Sprintf("request is %d bytes, more than the %d a request may carry: the key or value is too large", n, abi.MaxRequestBytes))
+	}
 	b, status := c.t.Exchange(c.reqBuf)
 	if status < 0 {
 		return abi.NewError(abi.Internal, fmt.Sprintf("sdk: host call failed: %v", status))

@@ -31,21 +31,48 @@ type encoder struct {
 	// key order and by the same rule, so that a value Decode would refuse is refused here,
 	// at set time, instead of becoming unreadable.
 	padding int
+	// start is where the value begins in buf, and limit the most bytes it may take
+	// (0: no limit). The size is checked as the value grows, so a value whose encoding
+	// is huge (a table that holds one subtable twice, twenty levels deep, encodes 2^20
+	// leaves) is refused after at most limit bytes of work.
+	start, limit int
 }
 
 // Encode appends the CBOR encoding of v to dst and returns the extended slice.
 // A value that cannot be stored gives a *ValueError and dst unextended.
-func Encode(dst []byte, v lua.LValue) ([]byte, error) {
-	e := encoder{buf: dst}
+func Encode(dst []byte, v lua.LValue) ([]byte, error) { return EncodeLimit(dst, v, 0) }
+
+// EncodeLimit is Encode for a value that may take at most limit bytes (0: no limit): a
+// larger one gives a *ValueError as soon as the encoding passes the limit.
+func EncodeLimit(dst []byte, v lua.LValue, limit int) ([]byte, error) {
+	e := encoder{buf: dst, start: len(dst), limit: limit}
 	if err := e.value(v); err != nil {
 		return dst, err
+	}
+	if e.over(0) {
+		return dst, e.tooLarge()
 	}
 	return e.buf, nil
 }
 
+// over reports whether the value would pass its limit with extra more bytes.
+func (e *encoder) over(extra int) bool {
+	return e.limit > 0 && len(e.buf)-e.start+extra > e.limit
+}
+
+func (e *encoder) tooLarge() error {
+	return &ValueError{Path: "value", Reason: "encoded value is larger than max_value_bytes " + strconv.Itoa(e.limit)}
+}
+
 func (e *encoder) value(v lua.LValue) error {
+	if e.over(0) {
+		return e.tooLarge()
+	}
 	switch v := v.(type) {
 	case lua.LString:
+		if e.over(len(v)) {
+			return e.tooLarge()
+		}
 		e.str(string(v))
 	case lua.LNumber:
 		e.number(float64(v))

@@ -32,6 +32,7 @@ func (v *VM) finish(e *abi.Error) {
 // Run runs one task on a fresh environment and returns its failure, or nil.
 func (v *VM) Run(t *abi.Task) *abi.Error {
 	v.reset()
+	v.reseedRandom()
 	L := v.L
 	defer v.afterRun()
 	defer v.releaseAll()
@@ -54,7 +55,7 @@ func (v *VM) Run(t *abi.Task) *abi.Error {
 	// A script that returns nil, err failed, as a store method does.
 	if L.GetTop()-top >= 2 && L.Get(top+1) == lua.LNil && L.Get(top+2) != lua.LNil {
 		e := L.Get(top + 2)
-		return toError(e, L.ToStringMeta(e).String())
+		return toError(e, errorText(L, e))
 	}
 	return nil
 }

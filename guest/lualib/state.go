@@ -35,6 +35,7 @@ type VM struct {
 	open     map[*storeHandle]struct{}
 	valueBuf []byte
 	chunks   chunkCache
+	random   random
 	// pristine holds the globals as New left them, out of every script's reach, and
 	// errors the pristine errors module.
 	pristine map[string]lua.LValue
@@ -79,6 +80,7 @@ func New(t hostcall.Transport) *VM {
 	v := &VM{L: L, pristine: map[string]lua.LValue{}, errors: newErrorsModule(L),
 		client: hostcall.NewClient(t), open: map[*storeHandle]struct{}{}, chunks: newChunkCache()}
 	v.newStoreMetatable(L)
+	v.installRandom(L)
 	pkg := L.GetGlobal("package").(*lua.LTable)
 	v.preloadLoader = pkg.RawGetString("loaders").(*lua.LTable).RawGetInt(1).(*lua.LFunction).GFunction
 	L.G.Global.ForEach(func(k, val lua.LValue) {

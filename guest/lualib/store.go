@@ -17,6 +17,9 @@ const storeTypeName = "store.Store"
 type storeHandle struct {
 	handle   uint32
 	released bool
+	// maxValue is the store's max_value_bytes as open reported it (0: not reported),
+	// so that a value too large for the store stops encoding there.
+	maxValue int
 }
 
 // newStoreMetatable builds the store handles' metatable once per VM. It hides itself
@@ -143,10 +146,10 @@ func (vm *VM) storeOpen(L *lua.LState) int {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "store id is empty"))
 	}
 	var resp abi.Response
-	if e := vm.client.Call(&abi.Request{Op: abi.OpOpen, ID: id}, &resp); e != nil {
+	if e := vm.client.Call(&abi.Request{Op: abi.OpOpen, ID: id, Limits: true}, &resp); e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
-	s := &storeHandle{handle: resp.Handle}
+	s := &storeHandle{handle: resp.Handle, maxValue: int(min(resp.MaxValueBytes, abi.MaxRequestBytes))}
 	vm.open[s] = struct{}{}
 	ud := L.NewUserData()
 	ud.Value = s
@@ -223,7 +226,7 @@ func (vm *VM) storeSet(L *lua.LState) int {
 			return pushFailure(L, lua.LFalse, e)
 		}
 	}
-	val, e := vm.valueArg(L)
+	val, e := vm.valueArg(L, s)
 	if e != nil {
 		return pushFailure(L, lua.LFalse, e)
 	}
@@ -235,13 +238,18 @@ func (vm *VM) storeSet(L *lua.LState) int {
 	return 1
 }
 
-// valueArg encodes argument 3, the value of set and put: present, and storable.
-func (vm *VM) valueArg(L *lua.LState) ([]byte, *abi.Error) {
+// valueArg encodes argument 3, the value of set and put: present, storable, and no
+// larger than the store takes (else a request can carry).
+func (vm *VM) valueArg(L *lua.LState, s *storeHandle) ([]byte, *abi.Error) {
 	v := L.Get(3)
 	if v == lua.LNil {
 		return nil, abi.CheckValue(nil, 0) // "value is required", as the host words it
 	}
-	val, err := luacbor.Encode(vm.valueBuf[:0], v)
+	limit := s.maxValue
+	if limit == 0 {
+		limit = abi.MaxRequestBytes
+	}
+	val, err := luacbor.EncodeLimit(vm.valueBuf[:0], v, limit)
 	if err != nil {
 		return nil, abi.NewError(abi.Invalid, err.Error())
 	}

@@ -90,7 +90,7 @@ func (vm *VM) storePut(L *lua.LState) int {
 	if req.OnlyIfAbsent && req.IfVersion != nil {
 		return pushFailure(L, lua.LNil, abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together"))
 	}
-	val, e := vm.valueArg(L)
+	val, e := vm.valueArg(L, s)
 	if e != nil {
 		return pushFailure(L, lua.LNil, e)
 	}
