@@ -119,3 +119,28 @@ func TestGrownInstanceRecycled(t *testing.T) {
 		assert.Equal(t, "104857600\n", out)
 	}
 }
+
+// TestSnapshotRandom: every instance starts from the same bytes and goes back to them
+// after each run, so randomness must come from the host per run: two instances from one
+// snapshot (two modules of one host), and two runs on one instance, draw different
+// numbers, under every snapshot mode.
+func TestSnapshotRandom(t *testing.T) {
+	for _, mode := range snapshotModes {
+		t.Run(mode.name, func(t *testing.T) {
+			h := newHost(t, testConfig+"modules:\n  a: {pool_size: 1}\n  b: {pool_size: 1}\n", mode.opt)
+			draw := func(module string) string {
+				out, err := runLuaAs(t, h, module, randomDraws)
+				require.NoError(t, err)
+				return out
+			}
+			a1, b1 := draw("a"), draw("b")
+			reused := h.PoolStats().Reused
+			a2 := draw("a")
+			assert.NotEqual(t, a1, b1, "two instances from one snapshot")
+			assert.NotEqual(t, a1, a2, "two runs on one instance")
+			if mode.reuses {
+				assert.Equal(t, reused+1, h.PoolStats().Reused, "the second draw of a must reuse a's instance")
+			}
+		})
+	}
+}
