@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -189,7 +190,8 @@ func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, *pooled, error) 
 	sctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
 	defer cancel()
 	s, first, err := p.takeSnapshot(sctx)
-	if ctx.Err() != nil {
+	var warm *warmUpError
+	if ctx.Err() != nil && !errors.As(err, &warm) {
 		// The caller gave up, not the guest: a later run tries again.
 		if first != nil {
 			first.mod.Close(context.Background())
@@ -197,7 +199,6 @@ func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, *pooled, error) 
 		return nil, nil, ctx.Err()
 	}
 	sb.snapTried = true
-	var warm *warmUpError
 	switch {
 	case errors.As(err, &warm):
 		p.h.log.Warn("instances start without a snapshot", "module", p.module, "err", err)
@@ -208,6 +209,10 @@ func (p *pool) snapshotFor(ctx context.Context) (*poolSnapshot, *pooled, error) 
 	sb.snap = s
 	return s, first, nil
 }
+
+// warmUpTimeout bounds the warm-up run (an empty script: about 10 ms for the gopher-lua
+// guest, far more under the race detector on a loaded machine).
+const warmUpTimeout = 2 * time.Second
 
 // warmUpActor is the policy actor of the warm-up run: no module's, and an empty script
 // makes no store calls.
@@ -233,7 +238,12 @@ func (p *pool) takeSnapshot(ctx context.Context) (*poolSnapshot, *pooled, error)
 		}
 	}()
 	if p.lua {
-		if err := p.warmUp(ctx, pi.mod); err != nil {
+		// The warm-up is bounded on its own, apart from the caller: an empty script takes
+		// milliseconds, and a guest that spins in it is not snapshotted.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), warmUpTimeout)
+		err := p.warmUp(wctx, pi.mod)
+		cancel()
+		if err != nil {
 			return nil, nil, &warmUpError{err}
 		}
 	}
