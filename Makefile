@@ -50,10 +50,11 @@ apt_install = { $(SUDO) apt-get install -y --no-install-recommends $(1) >/dev/nu
 build: guest
 	$(GO) build -o bin/wasmkv ./cmd/wasmkv
 
-# The first run compiles the guest into the on-disk cache outside -race, where wazero's
-# compiler is several times faster; the tests then load it from the cache.
+# The first runs compile the Lua guest and the Go plugin into the on-disk cache outside
+# -race, where wazero's compiler is several times faster; the tests then load them from it.
 test: guest plugins tools
 	$(GO) run ./cmd/wasmkv run examples/hello.lua >/dev/null
+	$(GO) run ./cmd/wasmkv run examples/plugin-go/plugin.wasm >/dev/null
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 run: guest

@@ -25,11 +25,12 @@ import (
 // Modules of the benchmark configuration. Each has its own pool, so one measurement's
 // instances never serve another's runs.
 const (
-	ModStore  = "bench.store"  // the store loop and the guest-table loop
-	ModWarm   = "bench.warm"   // the tiny script
-	ModTP     = "bench.tp"     // the throughput runs, pool of 2
-	ModRSS    = "bench.rss"    // the RSS measurement, pool of RSSInstances
-	ModNewPfx = "bench.fresh." // a fresh module per new-instance sample
+	ModStore     = "bench.store"      // the store loop and the guest-table loop
+	ModStoreExit = "bench.store.exit" // the same with preemption exit-checks
+	ModWarm      = "bench.warm"       // the tiny script
+	ModTP        = "bench.tp"         // the throughput runs, pool of 2
+	ModRSS       = "bench.rss"        // the RSS measurement, pool of RSSInstances
+	ModNewPfx    = "bench.fresh."     // a fresh module per new-instance sample
 )
 
 // RSSInstances is how many instances the RSS measurement creates.
@@ -48,7 +49,8 @@ modules:
   %s: {pool_size: 2}
   %s: {pool_size: 2}
   %s: {pool_size: %d}
-`, ModStore, ModWarm, ModTP, ModRSS, RSSInstances)
+  %s: {pool_size: 2, preemption: exit-checks}
+`, ModStore, ModWarm, ModTP, ModRSS, RSSInstances, ModStoreExit)
 
 // Config parses ConfigYAML.
 func Config() *host.Config {

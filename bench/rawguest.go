@@ -21,11 +21,12 @@ import (
 // (WithCloseOnContextDone) on or off. It exists to measure one thing the host cannot
 // switch off: the price of those checks.
 type RawGuest struct {
-	rt    wazero.Runtime
-	cache wazero.CompilationCache
-	sess  *host.Session
-	mod   api.Module
-	run   api.Function
+	countdown bool // the guest rewritten by wasmpass, with the host's check (host/preempt.go)
+	rt        wazero.Runtime
+	cache     wazero.CompilationCache
+	sess      *host.Session
+	mod       api.Module
+	run       api.Function
 }
 
 // DefaultCacheDir is the host's default compilation cache dir, the one the CLI uses.
@@ -50,6 +51,17 @@ func GuestWasm() ([]byte, error) {
 // NewRawGuest compiles (or loads from cacheDir; "" for DefaultCacheDir) and
 // instantiates the guest with termination checks on or off.
 func NewRawGuest(ctx context.Context, cacheDir string, checks bool) (*RawGuest, error) {
+	return newRawGuest(ctx, cacheDir, checks, false)
+}
+
+// NewRawGuestCountdown is NewRawGuest with the host's countdown preemption instead of
+// wazero's checks: the guest rewritten by wasmpass, and a check function that does
+// what the host's does.
+func NewRawGuestCountdown(ctx context.Context, cacheDir string) (*RawGuest, error) {
+	return newRawGuest(ctx, cacheDir, false, true)
+}
+
+func newRawGuest(ctx context.Context, cacheDir string, checks, countdown bool) (*RawGuest, error) {
 	if cacheDir == "" {
 		cacheDir = DefaultCacheDir()
 	}
@@ -57,7 +69,7 @@ func NewRawGuest(ctx context.Context, cacheDir string, checks bool) (*RawGuest, 
 	if err != nil {
 		return nil, err
 	}
-	g := &RawGuest{sess: sess}
+	g := &RawGuest{sess: sess, countdown: countdown}
 	rc := wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(checks).
 		WithMemoryLimitPages(uint32(host.DefaultMemoryLimit / 65536))
 	if cacheDir != "" {
@@ -86,6 +98,11 @@ func (g *RawGuest) init(ctx context.Context) error {
 	wasm, err := GuestWasm()
 	if err != nil {
 		return err
+	}
+	if g.countdown {
+		if wasm, err = instrument(ctx, g.rt, wasm); err != nil {
+			return err
+		}
 	}
 	cm, err := g.rt.CompileModule(ctx, wasm)
 	if err != nil {
@@ -136,10 +153,13 @@ func (g *RawGuest) Run(ctx context.Context, src []byte, args ...string) (time.Du
 type TerminationResult struct {
 	StoreOn, StoreOff, TableOn, TableOff Stats // ns per store op
 	TinyOn, TinyOff                      Stats // ns per run
+	// The same with the countdown (host/preempt.go) instead of wazero's checks.
+	StoreCountdown, TableCountdown, TinyCountdown Stats
 }
 
 // TerminationChecks measures the store loop, the guest-table loop and the tiny script
-// on two RawGuests, checks on and off, interleaved over rounds.
+// on three RawGuests, wazero's checks on, off, and the countdown, interleaved over rounds,
+// in the CPU time of the thread that ran them (onThreadCPU).
 func TerminationChecks(ctx context.Context, cacheDir string, rounds int) (TerminationResult, error) {
 	var res TerminationResult
 	on, err := NewRawGuest(ctx, cacheDir, true)
@@ -152,35 +172,40 @@ func TerminationChecks(ctx context.Context, cacheDir string, rounds int) (Termin
 		return res, err
 	}
 	defer off.Close(ctx)
-	var per [6][]float64
+	countdown, err := NewRawGuestCountdown(ctx, cacheDir)
+	if err != nil {
+		return res, err
+	}
+	defer countdown.Close(ctx)
+	var per [9][]float64
 	for round := -1; round < rounds; round++ {
-		for i, g := range []*RawGuest{on, off} {
-			ds, err := g.Run(ctx, StoreLoopScript, LoopArgs("s:")...)
+		for i, g := range []*RawGuest{on, off, countdown} {
+			ds, err := onThreadCPU(func() (time.Duration, error) { return g.Run(ctx, StoreLoopScript, LoopArgs("s:")...) })
 			if err != nil {
 				return res, err
 			}
-			dt, err := g.Run(ctx, TableLoopScript, LoopArgs("s:")...)
+			dt, err := onThreadCPU(func() (time.Duration, error) { return g.Run(ctx, TableLoopScript, LoopArgs("s:")...) })
 			if err != nil {
 				return res, err
 			}
 			var tiny time.Duration
 			for range 20 {
-				d, err := g.Run(ctx, TinyScript)
+				d, err := onThreadCPU(func() (time.Duration, error) { return g.Run(ctx, TinyScript) })
 				if err != nil {
 					return res, err
 				}
 				tiny += d
 			}
 			if round >= 0 {
-				per[i] = append(per[i], PerOp(ds, 1))
-				per[2+i] = append(per[2+i], PerOp(dt, 1))
-				per[4+i] = append(per[4+i], float64(tiny.Nanoseconds())/20)
+				per[3*i] = append(per[3*i], PerOp(ds, 1))
+				per[3*i+1] = append(per[3*i+1], PerOp(dt, 1))
+				per[3*i+2] = append(per[3*i+2], float64(tiny.Nanoseconds())/20)
 			}
 		}
 	}
-	res.StoreOn, res.StoreOff = summarize(per[0]), summarize(per[1])
-	res.TableOn, res.TableOff = summarize(per[2]), summarize(per[3])
-	res.TinyOn, res.TinyOff = summarize(per[4]), summarize(per[5])
+	res.StoreOn, res.TableOn, res.TinyOn = summarize(per[0]), summarize(per[1]), summarize(per[2])
+	res.StoreOff, res.TableOff, res.TinyOff = summarize(per[3]), summarize(per[4]), summarize(per[5])
+	res.StoreCountdown, res.TableCountdown, res.TinyCountdown = summarize(per[6]), summarize(per[7]), summarize(per[8])
 	return res, nil
 }
 

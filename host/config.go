@@ -80,6 +80,9 @@ type ModuleConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Prewarm is how many instances New creates ahead of the first run (default 0).
 	Prewarm int `yaml:"prewarm"`
+	// Preemption is how a run past its deadline is stopped: "countdown" (the default)
+	// or "exit-checks" (wazero's own checks, slower). See host/preempt.go.
+	Preemption Preemption `yaml:"preemption"`
 }
 
 // Defaults of a store's limits.
@@ -200,6 +203,9 @@ func (c *Config) validate() error {
 	for _, name := range sortedKeys(c.Modules) {
 		if err := c.Modules[name].checkLimits(name); err != nil {
 			return err
+		}
+		if err := c.Modules[name].Preemption.validate(); err != nil {
+			return configErrorf("module %q: %v", name, err)
 		}
 	}
 	if err := c.checkRedisPrefixes(); err != nil {

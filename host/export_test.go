@@ -28,3 +28,6 @@ func WithSnapshotMode(img, reset string) Option {
 		}
 	}
 }
+
+// GuestLimits exposes guestLimits to the external tests.
+var GuestLimits = guestLimits

@@ -68,9 +68,9 @@ func newHost(t testing.TB, cfgYAML string, opts ...host.Option) *host.Host {
 	return h
 }
 
-func newClockHost(t testing.TB) (*host.Host, *engine.ManualClock) {
+func newClockHost(t testing.TB, opts ...host.Option) (*host.Host, *engine.ManualClock) {
 	clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
-	return newHost(t, testConfig, host.WithClock(clock)), clock
+	return newHost(t, testConfig, append(opts, host.WithClock(clock))...), clock
 }
 
 // runLua runs src (after the prelude) as module "test" and returns its stdout.

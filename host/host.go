@@ -8,17 +8,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wasmkv/wasmkv/engine"
 	"github.com/wasmkv/wasmkv/policy"
@@ -33,6 +29,8 @@ type Host struct {
 	mu                         sync.Mutex
 	lua                        *Guest
 	sandbox                    map[sandboxKey]*sandbox
+	compiling                  map[sandboxKey]*compileCall
+	closed                     bool
 	pools                      map[poolKey]*pool
 	stores                     map[string]*Store
 	policies                   *policy.Set
@@ -53,7 +51,10 @@ type options struct {
 	guest    []byte
 	interp   bool
 	memory   ByteSize
+	preempt  Preemption
 	snapshot snapshotOptions
+	// compileHook, when set, is called before each compile; tests use it to hold one.
+	compileHook func(ctx context.Context)
 }
 
 // sandbox is the guest compiled for one memory limit: wazero applies the limit when it
@@ -98,7 +99,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 		return nil, err
 	}
 	// Compile for the default limit now, so a bad guest fails New, not the first run.
-	if _, err := h.sandboxFor(ctx, h.lua, h.opts.memory); err != nil {
+	if _, err := h.sandboxFor(ctx, h.lua, h.opts.memory, h.opts.preempt); err != nil {
 		h.Close(ctx)
 		return nil, err
 	}
@@ -121,7 +122,8 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := options{clock: engine.SystemClock(), logger: slog.Default(), guest: guestWasm, memory: DefaultMemoryLimit, snapshot: defaultSnapshotOptions()}
+	o := options{clock: engine.SystemClock(), logger: slog.Default(), memory: DefaultMemoryLimit, preempt: PreemptCountdown,
+		snapshot: defaultSnapshotOptions()}
 	if dir, err := os.UserCacheDir(); err == nil {
 		o.cacheDir = filepath.Join(dir, "wasmkv", "wazero")
 	}
@@ -131,13 +133,20 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	if err := CheckModuleLimit("memory_limit", int64(o.memory)); err != nil {
 		return nil, err
 	}
+	if err := o.preempt.validate(); err != nil && o.preempt != preemptNone {
+		return nil, configErrorf("%v", err)
+	}
 	set, err := policy.Compile(cfg.Policies)
 	if err != nil {
 		return nil, configErrorf("%v", err)
 	}
-	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[sandboxKey]*sandbox{}, pools: map[poolKey]*pool{}}
+	h := &Host{cfg: cfg, opts: o, policies: set, log: o.logger, stores: map[string]*Store{}, sandbox: map[sandboxKey]*sandbox{},
+		compiling: map[sandboxKey]*compileCall{}, pools: map[poolKey]*pool{}}
 	h.logBucket = newLogBucket(o.clock)
-	h.lua = &Guest{wasm: o.guest}
+	h.lua = embeddedLua()
+	if o.guest != nil {
+		h.lua = &Guest{wasm: o.guest}
+	}
 	for id, sc := range cfg.Stores {
 		s, err := newStore(id, sc, o.clock)
 		if err != nil {
@@ -177,71 +186,19 @@ func sharedCache(dir string) (wazero.CompilationCache, error) {
 // against package abi (see LoadGuest).
 type Guest struct {
 	wasm []byte
+
+	mu       sync.Mutex
+	prepared map[Preemption][]byte // what to compile, per preemption (see prepare)
 }
 
 // LoadGuest compiles a guest module, written in any language against package abi, and
 // checks its imports and exports. Run it with Script.Guest.
 func (h *Host) LoadGuest(ctx context.Context, wasm []byte) (*Guest, error) {
 	g := &Guest{wasm: bytes.Clone(wasm)}
-	if _, err := h.sandboxFor(ctx, g, h.opts.memory); err != nil {
+	if _, err := h.sandboxFor(ctx, g, h.opts.memory, h.opts.preempt); err != nil {
 		return nil, err
 	}
 	return g, nil
-}
-
-type sandboxKey struct {
-	guest *Guest
-	pages uint32
-}
-
-// sandboxFor returns a guest compiled for a memory limit, compiling it on first use.
-func (h *Host) sandboxFor(ctx context.Context, g *Guest, limit ByteSize) (*sandbox, error) {
-	key := sandboxKey{g, memoryPages(limit)}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if sb, ok := h.sandbox[key]; ok {
-		return sb, nil
-	}
-	sb, err := h.compile(context.WithoutCancel(ctx), g.wasm, key.pages)
-	if err != nil {
-		return nil, err
-	}
-	h.sandbox[key] = sb
-	return sb, nil
-}
-
-// compile builds a runtime and compiles the guest in it. Termination checks are always
-// on: Go in wasm has no preemption, so without them a guest stuck in a loop could not be
-// stopped and would freeze the host at its next GC.
-func (h *Host) compile(ctx context.Context, wasm []byte, pages uint32) (*sandbox, error) {
-	rc := wazero.NewRuntimeConfigCompiler()
-	if h.opts.interp {
-		rc = wazero.NewRuntimeConfigInterpreter()
-	}
-	rc = rc.WithCloseOnContextDone(true).WithMemoryLimitPages(pages)
-	if h.cache != nil {
-		rc = rc.WithCompilationCache(h.cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		rt.Close(ctx)
-		return nil, fmt.Errorf("host: wasi: %w", err)
-	}
-	if _, err := instantiateHostModule(ctx, rt, runResolver); err != nil {
-		rt.Close(ctx)
-		return nil, err
-	}
-	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
-	compiled, variant, err := compileGuest(cctx, rt, wasm)
-	if err != nil {
-		rt.Close(ctx)
-		return nil, &GuestError{Msg: "compiling: " + err.Error()}
-	}
-	if err := checkGuest(compiled); err != nil {
-		rt.Close(ctx)
-		return nil, err
-	}
-	return &sandbox{rt: rt, guest: compiled, variant: variant}, nil
 }
 
 // Close stops every store's background work and releases the runtimes.
@@ -249,6 +206,10 @@ func (h *Host) Close(ctx context.Context) error {
 	h.closeStores()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closed = true
+	for _, c := range h.compiling {
+		c.cancel() // the compile closes its runtime when it ends
+	}
 	for key, p := range h.pools {
 		p.drain()
 		delete(h.pools, key)

@@ -15,7 +15,11 @@ import (
 type resolver func(ctx context.Context, mod api.Module) (*instance, bool)
 
 // runResolver is the resolver of our own runtimes, where every call comes from a run.
-func runResolver(ctx context.Context, _ api.Module) (*instance, bool) { return instanceFrom(ctx) }
+// A call made past the run's deadline ends the run (see stopIfPast).
+func runResolver(ctx context.Context, mod api.Module) (*instance, bool) {
+	stopIfPast(ctx, mod)
+	return instanceFrom(ctx)
+}
 
 // instantiateHostModule registers the functions of abi.ModuleName in r.
 func instantiateHostModule(ctx context.Context, r wazero.Runtime, resolve resolver) (api.Module, error) {

@@ -41,9 +41,9 @@ func watGuest(t testing.TB, name string) []byte {
 }
 
 // guestHost is a host whose guest is the WAT module name instead of the Lua guest.
-func guestHost(t testing.TB, name string) *host.Host {
+func guestHost(t testing.TB, name string, opts ...host.Option) *host.Host {
 	t.Helper()
-	return newHost(t, testConfig, host.WithGuest(watGuest(t, name)))
+	return newHost(t, testConfig, append(opts, host.WithGuest(watGuest(t, name)))...)
 }
 
 // runGuest runs the host's guest once and returns what it printed.
@@ -88,8 +88,10 @@ func TestHostileABI(t *testing.T) {
 // TestHostileFailures: a guest that never reports, traps, calls proc_exit, or has no
 // memory fails its run with Internal and a clear message; the same host keeps serving
 // Lua scripts, during those runs and after them.
-func TestHostileFailures(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestHostileFailures(t *testing.T) { forEachPreemption(t, testHostileFailures) }
+
+func testHostileFailures(t *testing.T, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode))
 	ctx := context.Background()
 	for _, tc := range []struct{ guest, want string }{
 		{"hostile_noreport", "guest returned without reporting an outcome"},
@@ -147,11 +149,13 @@ func mustRunAs(t *testing.T, h *host.Host, module, src string, want ...string) {
 // TestHostileTimeout: a guest that keeps calling the store after its deadline, and one
 // that spins without calling the host after it reported success, both end with Timeout
 // within 100 ms of the deadline; a cancelled context ends the store loop with Canceled.
-func TestHostileTimeout(t *testing.T) {
+func TestHostileTimeout(t *testing.T) { forEachPreemption(t, testHostileTimeout) }
+
+func testHostileTimeout(t *testing.T, mode host.Preemption) {
 	const timeout = 200 * time.Millisecond
 	for _, guest := range []string{"hostile_store_loop", "hostile_spin"} {
 		t.Run(guest, func(t *testing.T) {
-			h := guestHost(t, guest)
+			h := guestHost(t, guest, host.WithPreemption(mode))
 			var overs []time.Duration
 			for range 5 {
 				// An idle instance is ready, so the run's time is the guest's alone.
@@ -172,7 +176,7 @@ func TestHostileTimeout(t *testing.T) {
 		})
 	}
 	t.Run("cancel", func(t *testing.T) {
-		h := guestHost(t, "hostile_store_loop")
+		h := guestHost(t, "hostile_store_loop", host.WithPreemption(mode))
 		require.NoError(t, h.Prewarm(context.Background(), "loop", 1))
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(timeout, cancel)
@@ -197,8 +201,10 @@ func TestHostileInitTrap(t *testing.T) {
 
 // TestHostileInitLoop: a guest whose _initialize never returns must not hold a run
 // past its timeout when the caller's context has no deadline (the CLI's has none).
-func TestHostileInitLoop(t *testing.T) {
-	h := guestHost(t, "hostile_init_loop")
+func TestHostileInitLoop(t *testing.T) { forEachPreemption(t, testHostileInitLoop) }
+
+func testHostileInitLoop(t *testing.T, mode host.Preemption) {
+	h := guestHost(t, "hostile_init_loop", host.WithPreemption(mode))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const timeout = 200 * time.Millisecond
@@ -286,7 +292,7 @@ func TestGuestLoadRefused(t *testing.T) {
 		_, err := host.New(context.Background(), cfg, host.WithGuest([]byte("\x00asm but not really")))
 		var ge *host.GuestError
 		require.ErrorAs(t, err, &ge)
-		assert.True(t, strings.HasPrefix(err.Error(), "host: guest: compiling: "), err.Error())
+		assert.True(t, strings.HasPrefix(err.Error(), "host: guest: refused before compiling: "), err.Error())
 	})
 	// The Lua host is unharmed by the refusals.
 	mustRunAs(t, lua, "test", `print("still here")`, "still here")

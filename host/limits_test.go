@@ -23,9 +23,11 @@ func runErr(t *testing.T, err error) *host.RunError {
 }
 
 // TestTimeout: a stuck guest is stopped by the host within 100 ms of its deadline,
-// whether it spins in Lua or keeps calling the store.
-func TestTimeout(t *testing.T) {
-	h, _ := newClockHost(t)
+// whether it spins in Lua or keeps calling the store, in either preemption mode.
+func TestTimeout(t *testing.T) { forEachPreemption(t, testTimeout) }
+
+func testTimeout(t *testing.T, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode))
 	for _, tc := range []struct{ name, src string }{
 		{"busy loop", `while true do end`},
 		{"store loop", `local c = require("store").get("app:cache") while true do c:set("k", 1) c:get("k") end`},
@@ -50,8 +52,10 @@ func TestTimeout(t *testing.T) {
 // under -race it is slower than in production.
 const instantiateAllowance = 2 * time.Second
 
-func TestCancel(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestCancel(t *testing.T) { forEachPreemption(t, testCancel) }
+
+func testCancel(t *testing.T, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode))
 	require.NoError(t, h.Prewarm(context.Background(), "test", 1)) // so the cancel hits the script
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
@@ -63,6 +67,12 @@ func TestCancel(t *testing.T) {
 	err = h.Run(ctx, host.Script{Module: "cold", Name: "x.lua", Source: []byte(`x = 1`)})
 	re = runErr(t, err)
 	assert.Equal(t, abi.Canceled, re.Kind)
+
+	// Cancelled while its sandbox (a memory limit not used yet) would have to compile.
+	err = h.Run(ctx, host.Script{Module: "cold", Name: "x.lua", Source: []byte(`x = 1`), MemoryLimit: 48 << 20})
+	re = runErr(t, err)
+	assert.Equal(t, abi.Canceled, re.Kind)
+	assert.Contains(t, re.Message, "before it started")
 }
 
 // TestMemoryLimit: the guest hits its memory limit with a clear error; the host's heap

@@ -61,7 +61,7 @@ type poolKey struct {
 
 // poolFor returns the pool of a module's guest under a memory limit, making it on first use.
 func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory ByteSize) (*pool, error) {
-	sb, err := h.sandboxFor(ctx, g, memory)
+	sb, err := h.sandboxFor(ctx, g, memory, h.preemption(module))
 	if err != nil {
 		return nil, err
 	}

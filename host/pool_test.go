@@ -50,7 +50,11 @@ show(require("store").get("app:cache"):set("k", 1), errors.new("CONFLICT", "m"):
 // TestPoolDiscardsBrokenInstances: an instance that timed out or hit its memory limit
 // is never reused; a script error does not break an instance.
 func TestPoolDiscardsBrokenInstances(t *testing.T) {
-	h := newHost(t, testConfig+"modules:\n  m: {memory_limit: 32MiB}\n")
+	forEachPreemption(t, testPoolDiscardsBrokenInstances)
+}
+
+func testPoolDiscardsBrokenInstances(t *testing.T, mode host.Preemption) {
+	h := newHost(t, testConfig+"modules:\n  m: {memory_limit: 32MiB}\n", host.WithPreemption(mode))
 	ctx := context.Background()
 	run := func(src string, timeout time.Duration) error {
 		return h.Run(ctx, host.Script{Module: "m", Name: "x.lua", Source: []byte(src), Timeout: timeout})

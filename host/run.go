@@ -89,6 +89,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	}
 	p, err := h.poolFor(ctx, s.Module, g, memory)
 	if err != nil {
+		if ctx.Err() != nil { // gave up waiting for the guest to compile
+			return runError(abi.NewError(abi.Canceled, "script canceled before it started: "+context.Cause(ctx).Error()))
+		}
 		return err
 	}
 	// Creating the instance is not charged to the script's timeout, only to ctx.
@@ -122,7 +125,9 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	pi.stderr.set(stderr)
 
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
+	rctx, unhurry := hurry(rctx, pi.mod) // see preempt.go
 	_, callErr := pi.runFunc().Call(rctx)
+	unhurry()
 	cancel()
 	inst.logDenialSummary()
 	inst.releaseAll()

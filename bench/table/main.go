@@ -138,6 +138,20 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 	if err != nil {
 		return err
 	}
+	step("preemption modes through the host, stop latency")
+	pre, err := bench.Preemption(ctx, h, max(3, rounds/3), 20)
+	if err != nil {
+		return err
+	}
+	step("host ticker while guests spin, countdown and exit-checks")
+	tickNew, err := bench.Ticker(ctx, h, bench.ModStore, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	tickOld, err := bench.Ticker(ctx, h, bench.ModStoreExit, 2*time.Second)
+	if err != nil {
+		return err
+	}
 	step("CLI")
 	cli, err := bench.CLIRuns(ctx, root, xdg, cliRuns)
 	if err != nil {
@@ -164,7 +178,7 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 		{what: "store op, Redis EVAL (redis.call + cmsgpack)", value: ns(ops.Redis.Median)},
 		{what: "Go map op", value: ns(ops.GoMap.Median)},
 		{what: "sandbox ÷ guest_table", value: ratio(rTable), target: "≤ 1.15", ok: le(rTable, 1.15), miss: over(rTable, 1.15)},
-		{what: "sandbox ÷ native (termination checks on)", value: ratio(rNative), target: "≤ 10", ok: le(rNative, 10), miss: over(rNative, 10)},
+		{what: "sandbox ÷ native (countdown preemption)", value: ratio(rNative), target: "≤ 10", ok: le(rNative, 10), miss: over(rNative, 10)},
 		{what: "sandbox ÷ redis_eval", value: ratio(rRedis), target: "—"},
 		{what: "warm run of a cached tiny script, p50 (reset to the snapshot included)", value: dur(p50), target: "≤ 50 µs", ok: le(float64(p50), float64(50*time.Microsecond)), miss: over(float64(p50), float64(50*time.Microsecond))},
 		{what: "warm run of a cached tiny script, p99", value: dur(p99), target: "≤ 150 µs", ok: le(float64(p99), float64(150*time.Microsecond)), miss: over(float64(p99), float64(150*time.Microsecond))},
@@ -182,8 +196,17 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 		{what: fmt.Sprintf("`wasmkv run examples/hello.lua`, whole process, warm cache (median of %d)", len(cli)), value: dur(cliMed), target: "≤ 150 ms", ok: le(float64(cliMed), float64(150*time.Millisecond)), miss: over(float64(cliMed), float64(150*time.Millisecond))},
 		{what: "diagnostic: guest_table ÷ the same table loop on native gopher-lua (" + ns(ops.NativeTable.Median) + "/op)", value: ratio(ops.GuestTable.Median / ops.NativeTable.Median), target: "—"},
 		{what: "diagnostic: number values (" + ns(ops.NumberSandbox.Median) + " / " + ns(ops.NumberGuestTable.Median) + "/op): sandbox ÷ guest_table", value: ratio(ops.NumberSandbox.Median / ops.NumberGuestTable.Median), target: "—"},
+		{what: "store loop, countdown ÷ no termination at all (bare wazero + the host's handler)", value: ratio(term.StoreCountdown.Median / term.StoreOff.Median), target: "≤ 1.10", ok: le(term.StoreCountdown.Median/term.StoreOff.Median, 1.10), miss: over(term.StoreCountdown.Median/term.StoreOff.Median, 1.10)},
+		{what: "table loop, countdown ÷ no termination at all", value: ratio(term.TableCountdown.Median / term.TableOff.Median), target: "≤ 1.10", ok: le(term.TableCountdown.Median/term.TableOff.Median, 1.10), miss: over(term.TableCountdown.Median/term.TableOff.Median, 1.10)},
+		{what: "tiny warm run, countdown ÷ no termination at all (" + ns(term.TinyCountdown.Median) + " / " + ns(term.TinyOff.Median) + ")", value: ratio(term.TinyCountdown.Median / term.TinyOff.Median), target: "≤ 1.10", ok: le(term.TinyCountdown.Median/term.TinyOff.Median, 1.10), miss: over(term.TinyCountdown.Median/term.TinyOff.Median, 1.10)},
+		{what: "through the host, store op: countdown / exit-checks", value: ns(pre.StoreCountdown.Median) + " / " + ns(pre.StoreExit.Median) + " (" + ratio(pre.StoreExit.Median/pre.StoreCountdown.Median) + "×)", target: "—"},
+		{what: "through the host, table op: countdown / exit-checks", value: ns(pre.TableCountdown.Median) + " / " + ns(pre.TableExit.Median) + " (" + ratio(pre.TableExit.Median/pre.TableCountdown.Median) + "×)", target: "—"},
+		{what: "through the host, tiny warm run: countdown / exit-checks", value: ns(pre.TinyCountdown.Median) + " / " + ns(pre.TinyExit.Median) + " (" + ratio(pre.TinyExit.Median/pre.TinyCountdown.Median) + "×)", target: "—"},
+		{what: fmt.Sprintf("stuck guest: stop after the deadline, p99 of %d, countdown (exit-checks)", len(pre.StopCountdown)), value: dur(bench.Percentile(pre.StopCountdown, 99)) + " (" + dur(bench.Percentile(pre.StopExit, 99)) + ")", target: "≤ 10 ms", ok: le(float64(bench.Percentile(pre.StopCountdown, 99)), float64(10*time.Millisecond)), miss: over(float64(bench.Percentile(pre.StopCountdown, 99)), float64(10*time.Millisecond))},
+		{what: fmt.Sprintf("host 5 ms ticker's worst gap, %d spinning guests + forced GCs, countdown (missed ticks; GCs, slowest)", tickNew.Spinners), value: fmt.Sprintf("%v (%.0f%%; %d, %v)", dur(tickNew.WorstGap), tickNew.MissedPercent, tickNew.GCs, dur(tickNew.WorstGC)), target: "≤ 55 ms", ok: le(float64(tickNew.WorstGap), float64(55*time.Millisecond)), miss: over(float64(tickNew.WorstGap), float64(55*time.Millisecond))},
+		{what: "the same, exit-checks", value: fmt.Sprintf("%v (%.0f%%; %d, %v)", dur(tickOld.WorstGap), tickOld.MissedPercent, tickOld.GCs, dur(tickOld.WorstGC)), target: "—"},
 		{what: "diagnostic, bare wazero + the host's handler: store op, termination checks on / off", value: ns(term.StoreOn.Median) + " / " + ns(term.StoreOff.Median), target: "—"},
-		{what: "diagnostic: termination checks on ÷ off, store loop", value: ratio(term.StoreOn.Median / term.StoreOff.Median), target: "—"},
+		{what: "diagnostic: exit-checks (wazero's termination checks) ÷ off, store loop", value: ratio(term.StoreOn.Median / term.StoreOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, guest-table loop", value: ratio(term.TableOn.Median / term.TableOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, tiny run (" + ns(term.TinyOn.Median) + " / " + ns(term.TinyOff.Median) + ")", value: ratio(term.TinyOn.Median / term.TinyOff.Median), target: "—"},
 	}

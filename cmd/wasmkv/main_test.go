@@ -73,6 +73,12 @@ policies:
 			"", []string{`plugin: PermissionDenied: permission denied: store.get on "app:cache"`}, false},
 		{"a wasm file that is no guest exits 2", []string{"run", writeFile(t, dir, "junk.wasm", "\x00asm\x01\x00\x00\x00")}, 2,
 			"", []string{"junk.wasm", "does not export"}, false},
+		{"a module of 100,000 nested blocks exits 2 before compiling", []string{"run", "--timeout", "2s", writeFile(t, dir, "nested.wasm", string(nestedBlocks(100_000)))}, 2,
+			"", []string{"nested.wasm", "refused before compiling", "exceeds the limit MaxNestingDepth"}, false},
+		{"a module of 50 million locals exits 2 before compiling", []string{"run", "--timeout", "2s", writeFile(t, dir, "locals.wasm", string(manyLocals(50_000_000)))}, 2,
+			"", []string{"locals.wasm", "refused before compiling", "exceeds the limit MaxLocalsPerFunction"}, false},
+		{"a spinning wasm guest exits 124", []string{"run", "--timeout", "300ms", "../../host/testdata/wat/hostile_spin.wasm"}, 124,
+			"", []string{"hostile_spin: Timeout: script exceeded its timeout of 300ms"}, false},
 		{"config file and module flag", []string{"run", "--config", cfg, "--module", "writer",
 			writeFile(t, dir, "w.lua", `local s = assert(require("store").get("app:data")) print(s:set("k", 1))`)}, 0,
 			"true\n", nil, true},
@@ -152,4 +158,32 @@ func TestCLIErrorMessageBounded(t *testing.T) {
 	assert.Contains(t, stderr.String(), "bigerr: Unknown: xxxx")
 	assert.Contains(t, stderr.String(), "… [truncated, 100000")
 	assert.LessOrEqual(t, stderr.Len(), abi.MaxErrorMessageBytes+100)
+}
+
+// nestedBlocks and manyLocals are hostile modules (see host/hostile_compile_test.go):
+// one function of n nested blocks, and one declaring n i64 locals.
+func nestedBlocks(n int) []byte {
+	body := append(bytes.Repeat([]byte{0x02, 0x40}, n), bytes.Repeat([]byte{0x0b}, n+1)...)
+	return oneFunc([]byte{0}, body)
+}
+
+func manyLocals(n uint64) []byte {
+	return oneFunc(append(append([]byte{1}, uleb(n)...), 0x7e), []byte{0x0b})
+}
+
+func oneFunc(locals, body []byte) []byte {
+	section := func(id byte, b []byte) []byte { return append(append([]byte{id}, uleb(uint64(len(b)))...), b...) }
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, section(1, []byte{1, 0x60, 0, 0})...)
+	m = append(m, section(3, []byte{1, 0})...)
+	fn := append(append([]byte{}, locals...), body...)
+	return append(m, section(10, append([]byte{1}, append(uleb(uint64(len(fn))), fn...)...))...)
+}
+
+func uleb(v uint64) []byte {
+	var b []byte
+	for ; v >= 0x80; v >>= 7 {
+		b = append(b, byte(v)|0x80)
+	}
+	return append(b, byte(v))
 }
