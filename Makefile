@@ -66,6 +66,8 @@ bench: guest plugins tools
 	$(GO) test -run '^$$' -bench . -benchmem ./policy/ ./engine/ ./bench/
 	$(GO) run ./bench/table
 
+include guest/puclua/build.mk
+
 check: guest
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./guest/... ./abi/... ./examples/plugin-go/

@@ -509,9 +509,9 @@ func RepoRoot() (string, error) {
 }
 
 // CLIRuns builds the CLI into a temp dir and times runs whole-process runs of
-// `wasmkv run examples/hello.lua` with XDG_CACHE_HOME set to xdgCache (a fresh temp dir
+// `wasmkv run [flags] examples/hello.lua` with XDG_CACHE_HOME set to xdgCache (a fresh temp dir
 // when ""), after one untimed run that makes sure the compilation cache there is warm.
-func CLIRuns(ctx context.Context, root, xdgCache string, runs int) ([]time.Duration, error) {
+func CLIRuns(ctx context.Context, root, xdgCache string, runs int, flags ...string) ([]time.Duration, error) {
 	tmp, err := os.MkdirTemp("", "wasmkv-bench-cli-")
 	if err != nil {
 		return nil, err
@@ -528,7 +528,7 @@ func CLIRuns(ctx context.Context, root, xdgCache string, runs int) ([]time.Durat
 	}
 	env := append(os.Environ(), "XDG_CACHE_HOME="+xdgCache)
 	run := func() (time.Duration, error) {
-		cmd := exec.CommandContext(ctx, bin, "run", "examples/hello.lua")
+		cmd := exec.CommandContext(ctx, bin, append(append([]string{"run"}, flags...), "examples/hello.lua")...)
 		cmd.Dir, cmd.Env = root, env
 		start := time.Now()
 		out, err := cmd.CombinedOutput()

@@ -140,6 +140,10 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 		rt.Close(ctx)
 		return nil, err
 	}
+	if err := instantiateUnwindModule(ctx, rt); err != nil { // the PUC Lua guest's pcall
+		rt.Close(ctx)
+		return nil, err
+	}
 	if mode == PreemptCountdown {
 		if err := instantiatePreemptModule(ctx, rt); err != nil {
 			rt.Close(ctx)

@@ -80,6 +80,9 @@ type ModuleConfig struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Prewarm is how many instances New creates ahead of the first run (default 0).
 	Prewarm int `yaml:"prewarm"`
+	// Guest is the Lua guest that runs the module's scripts: gopher-lua (default) or
+	// puc-lua.
+	Guest string `yaml:"guest"`
 	// Preemption is how a run past its deadline is stopped: "countdown" (the default)
 	// or "exit-checks" (wazero's own checks, slower). See host/preempt.go.
 	Preemption Preemption `yaml:"preemption"`
@@ -201,6 +204,9 @@ func (c *Config) validate() error {
 		}
 	}
 	for _, name := range sortedKeys(c.Modules) {
+		if err := checkGuestName(c.Modules[name].Guest); err != nil {
+			return configErrorf("module %q: %v", name, err)
+		}
 		if err := c.Modules[name].checkLimits(name); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmkv/wasmkv/engine"
+	"github.com/wasmkv/wasmkv/govalue"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -160,9 +161,13 @@ func TestDifferentialEngines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the interpreter is slow")
 	}
+	eachGuest(t, testDifferentialEngines)
+}
+
+func testDifferentialEngines(t *testing.T, guest string) {
 	newDiffHost := func(opts ...host.Option) *host.Host {
 		clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
-		return newHost(t, testConfig, append(opts, host.WithClock(clock), host.WithLogger(discardLogger()))...)
+		return newHost(t, testConfig, append(opts, host.WithClock(clock), host.WithLogger(discardLogger()), host.WithDefaultGuest(guest))...)
 	}
 	var (
 		wg                     sync.WaitGroup
@@ -183,11 +188,77 @@ func TestDifferentialEngines(t *testing.T) {
 	assert.Equal(t, compStore, interpStore, "stores: compiler (expected) vs interpreter (actual)")
 
 	// The scripts did run: a sanity check that the comparison is not of two empty sets.
-	assert.Contains(t, compOut[0].out, "9007199254740992")
+	assert.Contains(t, compOut[0].out, byGuest(guest, "9007199254740992", "9.007199254741e+15"))
 	assert.Contains(t, compOut[8].err, "the script fails")
 	assert.NotEmpty(t, compStore["app:cache"])
 	for i, o := range compOut {
 		assert.False(t, strings.Contains(o.out, "attempt to call") || strings.Contains(o.err, "attempt to call"),
 			"script %q uses something the guest lacks:\n%s%s", differentialScripts[i].name, o.out, o.err)
 	}
+}
+
+// TestDifferentialGuests runs the same scripts on the gopher-lua and the PUC Lua guest
+// (each on its own host, with the same clock) and asserts that they leave the same
+// entries (values, versions and expiries) in every store, end the same, and print the
+// same, but for the lines of guestDifferences: each is a difference that
+// docs/decisions.md lists.
+func TestDifferentialGuests(t *testing.T) {
+	newDiffHost := func(guest string) *host.Host {
+		clock := engine.NewManualClock(time.Unix(1_700_000_000, 0))
+		return newHost(t, testConfig, host.WithDefaultGuest(guest), host.WithClock(clock), host.WithLogger(discardLogger()))
+	}
+	gopherOut, gopherStore := runDifferential(t, newDiffHost(host.GuestGopherLua))
+	pucOut, pucStore := runDifferential(t, newDiffHost(host.GuestPucLua))
+	// Maps are written in table order, which differs: compare values, not bytes.
+	assert.Equal(t, decodedEntries(t, gopherStore), decodedEntries(t, pucStore), "stores: gopher-lua (expected) vs puc-lua (actual)")
+	assert.NotEmpty(t, gopherStore["app:cache"])
+	for i, s := range differentialScripts {
+		lines := strings.Split(gopherOut[i].out, "\n")
+		for j, l := range lines {
+			if p, ok := guestDifferences[[2]string{s.name, l}]; ok {
+				lines[j] = p
+			}
+		}
+		assert.Equal(t, strings.Join(lines, "\n"), pucOut[i].out, "script %q: what it printed", s.name)
+		gerr := gopherOut[i].err
+		if p, ok := guestDifferences[[2]string{s.name, gerr}]; ok {
+			gerr = p
+		}
+		assert.Equal(t, gerr, pucOut[i].err, "script %q: how the run ended", s.name)
+	}
+}
+
+// decodedEntries is the stores' entries with their values decoded.
+func decodedEntries(t *testing.T, stores map[string][]engine.Entry) map[string][]any {
+	out := map[string][]any{}
+	for id, entries := range stores {
+		for _, e := range entries {
+			var v any
+			require.NoError(t, govalue.Unmarshal(e.Value, &v))
+			out[id] = append(out[id], []any{e.Key, v, e.Version, e.ExpiresAt})
+		}
+	}
+	return out
+}
+
+// guestDifferences maps a script and a line the gopher-lua guest prints (or its run
+// error) to what the PUC Lua guest prints instead.
+var guestDifferences = map[[2]string]string{
+	// Numbers: PUC Lua prints with "%.14g", keeps -0, spells infinity "inf"; gopher-lua
+	// prints the shortest exact form. gopher-lua's tonumber refuses "1e3".
+	{"numbers", `0.3333333333333333 9007199254740992 9007199254740992 0 0.30000000000000004 +Inf -Inf 1 2 1.5`}: `0.33333333333333 9.007199254741e+15 9.007199254741e+15 -0 0.3 inf -inf 1 2 1.5`,
+	{"numbers", `-3 3 9 1.4142135623730951 1 4`}:                                                                `-3 3 9 1.4142135623731 1 4`,
+	{"numbers", `31 nil 12 35 nil "1000000000000000" "10000000000000000"`}:                                      `31 1000 12 35 nil "1e+15" "1e+16"`,
+	{"store basics", `42 9007199254740994 -0.125 true "héllo" "\x00\xff\x01" 1 "deep" 3`}:                       "42 9.007199254741e+15 -0.125 true \"héllo\" \"\\000\xff\x01\" 1 \"deep\" 3",
+	// string.format("%q"): PUC Lua escapes a newline as backslash-newline and NUL as \000,
+	// and leaves other bytes as they are.
+	{"strings", `"\"line\\nbreak\\x00zero\\\"quote\"" "" "ababab"`}: "\"\\\"line\\\\\\\nbreak\\\\000zero\\\\\\\"quote\\\"\" \"\" \"ababab\"",
+	// Error messages: each Lua names the problem in its own words.
+	{"errors", `false "diff.lua:21: attempt to index a non-table object(nil) with key 'y'"`}: `false "diff.lua:21: attempt to index local 'x' (a nil value)"`,
+	{"errors", `false "lvl"`}: `false "diff.lua:23: lvl"`,
+	{"errors", `4 false " bad argument #1 to main chunk (string expected, got nil)"`}: `4 false "bad argument #1 to '?' (string expected, got no value)"`,
+	// A run's error: gopher-lua adds a stack traceback; the syntax errors are worded
+	// by each parser.
+	{"failure", "*host.RunError Unknown: diff.lua:18: the script fails\nstack traceback:\n\t[G]: in function 'error'\n\tdiff.lua:18: in main chunk\n\t[G]: ?"}: "*host.RunError Unknown: diff.lua:18: the script fails",
+	{"syntax error", "*host.RunError Invalid: diff.lua line:16(column:11) near '=':   syntax error\n"}:                                                         "*host.RunError Invalid: diff.lua:16: unexpected symbol near '='",
 }

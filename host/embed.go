@@ -11,8 +11,9 @@ import (
 // Embedding is wasmkv's host module registered in a wazero runtime that the caller owns.
 // Close it to remove the module (the caller's own modules must be closed first).
 type Embedding struct {
-	h   *Host
-	mod api.Module
+	h      *Host
+	mod    api.Module
+	unwind api.Module // wasmkv_lua_v1, for C guests without setjmp (host/unwind.go)
 
 	ownsHost bool
 
@@ -20,7 +21,8 @@ type Embedding struct {
 	states map[api.Module]*instance
 }
 
-// Instantiate registers the host functions of abi.ModuleName in the caller's runtime r,
+// Instantiate registers the host functions of abi.ModuleName (and the unwinding functions
+// a C guest without setjmp may import, docs/abi.md) in the caller's runtime r,
 // backed by this host's stores and policies, the way wasi_snapshot_preview1.Instantiate
 // adds WASI. Modules that r instantiates afterwards may import them; a module's name
 // (wazero.ModuleConfig.WithName) is its identity, the policy actor. Modules that import
@@ -32,6 +34,10 @@ func (h *Host) Instantiate(ctx context.Context, r wazero.Runtime) (*Embedding, e
 	e := &Embedding{h: h, states: map[api.Module]*instance{}}
 	mod, err := instantiateHostModule(ctx, r, e.resolve)
 	if err != nil {
+		return nil, err
+	}
+	if e.unwind, err = newUnwindModule(ctx, r); err != nil {
+		mod.Close(ctx)
 		return nil, err
 	}
 	e.mod = mod
@@ -86,6 +92,9 @@ func (e *Embedding) Host() *Host { return e.h }
 // (the function) built them.
 func (e *Embedding) Close(ctx context.Context) error {
 	err := e.mod.Close(ctx)
+	if uerr := e.unwind.Close(ctx); err == nil {
+		err = uerr
+	}
 	if e.ownsHost {
 		if cerr := e.h.Close(ctx); err == nil {
 			err = cerr

@@ -48,6 +48,12 @@ func checkGuest(m wazero.CompiledModule, preempt bool) error {
 		if !strings.HasPrefix(mod, "wasmkv") {
 			continue
 		}
+		if mod == unwindModule {
+			if err := checkUnwindImport(m, f); err != nil {
+				return err
+			}
+			continue
+		}
 		if mod == wasmpass.PreemptModule {
 			if !preempt {
 				return &GuestError{Msg: fmt.Sprintf("imports %s.%s, which only the host's own instrumentation may import", mod, name)}

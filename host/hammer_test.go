@@ -172,6 +172,10 @@ func TestHammer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the hammer is not short")
 	}
+	eachGuest(t, testHammer)
+}
+
+func testHammer(t *testing.T, guest string) {
 	seed, runs := *hammerSeed, *hammerRuns
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -180,7 +184,7 @@ func TestHammer(t *testing.T) {
 	})
 	ctx := context.Background()
 	start := time.Now()
-	h := newHost(t, hammerConfig, host.WithLogger(discardLogger()))
+	h := newHost(t, hammerConfig, host.WithLogger(discardLogger()), host.WithDefaultGuest(guest))
 	hostiles := make([]*host.Host, len(hammerHostile))
 	for i, hg := range hammerHostile {
 		hostiles[i] = newHost(t, testConfig, host.WithGuest(watGuest(t, hg.guest)), host.WithLogger(discardLogger()))
@@ -337,8 +341,10 @@ func hammerDo(ctx context.Context, h *host.Host, hostiles []*host.Host, r *hamme
 // (here: runs that time out) are garbage, however much memory their runs grew. Four
 // instances grow to tens of MiB each and wait idle; each is then taken by a run that
 // times out. The heap must come back to where it was.
-func TestPoolDropsDiscardedInstances(t *testing.T) {
-	h := newHost(t, testConfig, host.WithLogger(discardLogger()))
+func TestPoolDropsDiscardedInstances(t *testing.T) { eachGuest(t, testPoolDropsDiscardedInstances) }
+
+func testPoolDropsDiscardedInstances(t *testing.T, guest string) {
+	h := newHost(t, testConfig, host.WithLogger(discardLogger()), host.WithDefaultGuest(guest))
 	grow := func(module string) {
 		var wg sync.WaitGroup
 		for range 4 {

@@ -73,6 +73,33 @@ func newClockHost(t testing.TB, opts ...host.Option) (*host.Host, *engine.Manual
 	return newHost(t, testConfig, append(opts, host.WithClock(clock))...), clock
 }
 
+// guests are the built-in Lua guests that every Lua test runs against.
+var guests = []string{host.GuestGopherLua, host.GuestPucLua}
+
+// eachGuest runs test once per Lua guest, as a subtest named after the guest; the test
+// builds its hosts with host.WithDefaultGuest(guest).
+func eachGuest(t *testing.T, test func(t *testing.T, guest string)) {
+	for _, g := range guests {
+		t.Run(g, func(t *testing.T) { test(t, g) })
+	}
+}
+
+// eachGuestAndPreemption runs test once per Lua guest and preemption mode.
+func eachGuestAndPreemption(t *testing.T, test func(t *testing.T, guest string, mode host.Preemption)) {
+	eachGuest(t, func(t *testing.T, guest string) {
+		forEachPreemption(t, func(t *testing.T, mode host.Preemption) { test(t, guest, mode) })
+	})
+}
+
+// byGuest picks the expectation of the guest under test, where the two guests differ
+// (docs/decisions.md lists every difference).
+func byGuest[T any](guest string, gopherLua, pucLua T) T {
+	if guest == host.GuestPucLua {
+		return pucLua
+	}
+	return gopherLua
+}
+
 // runLua runs src (after the prelude) as module "test" and returns its stdout.
 func runLua(t testing.TB, h *host.Host, src string, args ...string) (string, error) {
 	t.Helper()

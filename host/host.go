@@ -41,6 +41,7 @@ type Host struct {
 	created, reused, discarded atomic.Uint64
 	recycled                   atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
+	builtin                    builtinGuests
 }
 
 type options struct {
@@ -53,6 +54,8 @@ type options struct {
 	memory   ByteSize
 	preempt  Preemption
 	snapshot snapshotOptions
+	// defaultGuest is the Lua guest of modules whose config names none.
+	defaultGuest string
 	// compileHook, when set, is called before each compile; tests use it to hold one.
 	compileHook func(ctx context.Context)
 }
@@ -98,8 +101,13 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Compile for the default limit now, so a bad guest fails New, not the first run.
-	if _, err := h.sandboxFor(ctx, h.lua, h.opts.memory, h.opts.preempt); err != nil {
+	// Compile the default guest for the default limit now, so a bad guest fails New, not
+	// the first run.
+	g, err := h.guestFor("", "")
+	if err == nil {
+		_, err = h.sandboxFor(ctx, g, h.opts.memory, h.opts.preempt)
+	}
+	if err != nil {
 		h.Close(ctx)
 		return nil, err
 	}
@@ -129,6 +137,9 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if err := checkGuestName(o.defaultGuest); err != nil {
+		return nil, configErrorf("%v", err)
 	}
 	if err := CheckModuleLimit("memory_limit", int64(o.memory)); err != nil {
 		return nil, err

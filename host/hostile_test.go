@@ -88,10 +88,10 @@ func TestHostileABI(t *testing.T) {
 // TestHostileFailures: a guest that never reports, traps, calls proc_exit, or has no
 // memory fails its run with Internal and a clear message; the same host keeps serving
 // Lua scripts, during those runs and after them.
-func TestHostileFailures(t *testing.T) { forEachPreemption(t, testHostileFailures) }
+func TestHostileFailures(t *testing.T) { eachGuestAndPreemption(t, testHostileFailures) }
 
-func testHostileFailures(t *testing.T, mode host.Preemption) {
-	h, _ := newClockHost(t, host.WithPreemption(mode))
+func testHostileFailures(t *testing.T, guest string, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	for _, tc := range []struct{ guest, want string }{
 		{"hostile_noreport", "guest returned without reporting an outcome"},

@@ -24,10 +24,10 @@ func runErr(t *testing.T, err error) *host.RunError {
 
 // TestTimeout: a stuck guest is stopped by the host within 100 ms of its deadline,
 // whether it spins in Lua or keeps calling the store, in either preemption mode.
-func TestTimeout(t *testing.T) { forEachPreemption(t, testTimeout) }
+func TestTimeout(t *testing.T) { eachGuestAndPreemption(t, testTimeout) }
 
-func testTimeout(t *testing.T, mode host.Preemption) {
-	h, _ := newClockHost(t, host.WithPreemption(mode))
+func testTimeout(t *testing.T, guest string, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	for _, tc := range []struct{ name, src string }{
 		{"busy loop", `while true do end`},
 		{"store loop", `local c = require("store").get("app:cache") while true do c:set("k", 1) c:get("k") end`},
@@ -52,10 +52,10 @@ func testTimeout(t *testing.T, mode host.Preemption) {
 // under -race it is slower than in production.
 const instantiateAllowance = 2 * time.Second
 
-func TestCancel(t *testing.T) { forEachPreemption(t, testCancel) }
+func TestCancel(t *testing.T) { eachGuestAndPreemption(t, testCancel) }
 
-func testCancel(t *testing.T, mode host.Preemption) {
-	h, _ := newClockHost(t, host.WithPreemption(mode))
+func testCancel(t *testing.T, guest string, mode host.Preemption) {
+	h, _ := newClockHost(t, host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	require.NoError(t, h.Prewarm(context.Background(), "test", 1)) // so the cancel hits the script
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
@@ -77,8 +77,10 @@ func testCancel(t *testing.T, mode host.Preemption) {
 
 // TestMemoryLimit: the guest hits its memory limit with a clear error; the host's heap
 // does not grow with what the guest asked for.
-func TestMemoryLimit(t *testing.T) {
-	h := newHost(t, testConfig+"modules:\n  bomb: {memory_limit: 32MiB}\n")
+func TestMemoryLimit(t *testing.T) { eachGuest(t, testMemoryLimit) }
+
+func testMemoryLimit(t *testing.T, guest string) {
+	h := newHost(t, testConfig+"modules:\n  bomb: {memory_limit: 32MiB}\n", host.WithDefaultGuest(guest))
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -112,8 +114,10 @@ func TestMemoryLimit(t *testing.T) {
 	assert.Less(t, growth, int64(32<<20), "host heap grew by %d bytes", growth)
 }
 
-func TestOutputLimit(t *testing.T) {
-	h := newHost(t, testConfig+"modules:\n  chatty: {output_limit: 1KiB}\n")
+func TestOutputLimit(t *testing.T) { eachGuest(t, testOutputLimit) }
+
+func testOutputLimit(t *testing.T, guest string) {
+	h := newHost(t, testConfig+"modules:\n  chatty: {output_limit: 1KiB}\n", host.WithDefaultGuest(guest))
 	var out safeBuffer
 	err := h.Run(context.Background(), host.Script{Module: "chatty", Name: "c.lua", Stdout: &out, Timeout: time.Minute,
 		Source: []byte(`for i = 1, 20000 do print(string.rep("y", 99)) end print("done")`)})
@@ -145,9 +149,11 @@ func TestByteSize(t *testing.T) {
 }
 
 // TestLimitBreachesAreLogged: the host logs each run it stopped, with the module and why.
-func TestLimitBreachesAreLogged(t *testing.T) {
+func TestLimitBreachesAreLogged(t *testing.T) { eachGuest(t, testLimitBreachesAreLogged) }
+
+func testLimitBreachesAreLogged(t *testing.T, guest string) {
 	var logs safeBuffer
-	h := newHost(t, testConfig+"modules:\n  bomb: {memory_limit: 32MiB}\n", host.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	h := newHost(t, testConfig+"modules:\n  bomb: {memory_limit: 32MiB}\n", host.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	_ = h.Run(ctx, host.Script{Module: "spin", Name: "x.lua", Source: []byte(`while true do end`), Timeout: 50 * time.Millisecond})
 	_ = h.Run(ctx, host.Script{Module: "bomb", Name: "x.lua", Source: []byte(`local s = string.rep("x", 2^28)`)})

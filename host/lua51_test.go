@@ -18,8 +18,10 @@ import (
 // their output byte for byte with what the reference Lua 5.1 interpreter printed
 // (the .out files). They cover pcall, xpcall and error, including gopher-lua issue 448,
 // which the guest works around.
-func TestLua51ProtectedCalls(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestLua51ProtectedCalls(t *testing.T) { eachGuest(t, testLua51ProtectedCalls) }
+
+func testLua51ProtectedCalls(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	scripts, err := filepath.Glob("testdata/lua51/*.lua")
 	require.NoError(t, err)
 	require.NotEmpty(t, scripts)

@@ -16,11 +16,13 @@ import (
 // TestPolicyWorkedExample runs examples/policies.yaml, the README's worked example, end
 // to end: every action, as Lua in the guest, for a reader, a writer and a module with no
 // policy.
-func TestPolicyWorkedExample(t *testing.T) {
+func TestPolicyWorkedExample(t *testing.T) { eachGuest(t, testPolicyWorkedExample) }
+
+func testPolicyWorkedExample(t *testing.T, guest string) {
 	cfgYAML, err := os.ReadFile("../examples/policies.yaml")
 	require.NoError(t, err)
 	var logs bytes.Buffer
-	h := newHost(t, string(cfgYAML), host.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	h := newHost(t, string(cfgYAML), host.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	profiles, _ := h.Store("app:profiles")
 	require.NoError(t, profiles.Set(ctx, "user:1", "alice", 0))

@@ -34,7 +34,7 @@ type pool struct {
 	size        int
 	idleTimeout time.Duration
 	maxPages    uint32
-	lua         bool // the Lua guest, which the snapshot warms up with an empty script
+	lua         bool // a Lua guest, which the snapshot warms up with an empty script
 
 	mu   sync.Mutex
 	idle []*pooled // most recently used last
@@ -60,7 +60,9 @@ type poolKey struct {
 }
 
 // poolFor returns the pool of a module's guest under a memory limit, making it on first use.
-func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory ByteSize) (*pool, error) {
+// lua says g is one of the host's Lua guests (not a guest of LoadGuest), whose snapshot is
+// taken after a warm-up run.
+func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory ByteSize, lua bool) (*pool, error) {
 	sb, err := h.sandboxFor(ctx, g, memory, h.preemption(module))
 	if err != nil {
 		return nil, err
@@ -72,7 +74,7 @@ func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory Byte
 		return p, nil
 	}
 	mc := h.cfg.Modules[module]
-	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages, lua: g == h.lua}
+	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages, lua: lua}
 	if p.size == 0 {
 		p.size = DefaultPoolSize
 	}
@@ -254,7 +256,11 @@ func closeAll(ps []*pooled) {
 // its pool size. A module's config can ask for this with prewarm.
 func (h *Host) Prewarm(ctx context.Context, module string, n int) error {
 	_, memory, _ := h.limits(&Script{Module: module})
-	p, err := h.poolFor(ctx, module, h.lua, memory)
+	g, err := h.guestFor(module, "")
+	if err != nil {
+		return err
+	}
+	p, err := h.poolFor(ctx, module, g, memory, true)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,10 @@ import (
 
 // TestPoolFreshEnvironment: runs on one reused instance each start from pristine
 // globals, libraries and modules, whatever the previous script did to them.
-func TestPoolFreshEnvironment(t *testing.T) {
-	h := newHost(t, testConfig+"modules:\n  pooled: {pool_size: 1}\n")
+func TestPoolFreshEnvironment(t *testing.T) { eachGuest(t, testPoolFreshEnvironment) }
+
+func testPoolFreshEnvironment(t *testing.T, guest string) {
+	h := newHost(t, testConfig+"modules:\n  pooled: {pool_size: 1}\n", host.WithDefaultGuest(guest))
 	vandal := `
 local hidden = getmetatable(require("store").get("app:cache")) == false and getmetatable(errors.new("x")) == false
 assert(hidden, "the store and error metatables are hidden")
@@ -50,11 +52,11 @@ show(require("store").get("app:cache"):set("k", 1), errors.new("CONFLICT", "m"):
 // TestPoolDiscardsBrokenInstances: an instance that timed out or hit its memory limit
 // is never reused; a script error does not break an instance.
 func TestPoolDiscardsBrokenInstances(t *testing.T) {
-	forEachPreemption(t, testPoolDiscardsBrokenInstances)
+	eachGuestAndPreemption(t, testPoolDiscardsBrokenInstances)
 }
 
-func testPoolDiscardsBrokenInstances(t *testing.T, mode host.Preemption) {
-	h := newHost(t, testConfig+"modules:\n  m: {memory_limit: 32MiB}\n", host.WithPreemption(mode))
+func testPoolDiscardsBrokenInstances(t *testing.T, guest string, mode host.Preemption) {
+	h := newHost(t, testConfig+"modules:\n  m: {memory_limit: 32MiB}\n", host.WithPreemption(mode), host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	run := func(src string, timeout time.Duration) error {
 		return h.Run(ctx, host.Script{Module: "m", Name: "x.lua", Source: []byte(src), Timeout: timeout})
@@ -78,8 +80,10 @@ func testPoolDiscardsBrokenInstances(t *testing.T, mode host.Preemption) {
 	assert.Equal(t, uint64(2), h.PoolStats().Discarded)
 }
 
-func TestPoolPrewarmAndSize(t *testing.T) {
-	h := newHost(t, testConfig+"modules:\n  warm: {prewarm: 2, pool_size: 2}\n")
+func TestPoolPrewarmAndSize(t *testing.T) { eachGuest(t, testPoolPrewarmAndSize) }
+
+func testPoolPrewarmAndSize(t *testing.T, guest string) {
+	h := newHost(t, testConfig+"modules:\n  warm: {prewarm: 2, pool_size: 2}\n", host.WithDefaultGuest(guest))
 	assert.Equal(t, 2, h.Idle("warm"))
 	assert.Equal(t, uint64(2), h.PoolStats().Created)
 	require.NoError(t, h.Prewarm(context.Background(), "warm", 5))

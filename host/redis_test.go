@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmkv/wasmkv/engine/redistest"
+	"github.com/wasmkv/wasmkv/host"
 )
 
 // redisConfig has a memory store and a redis store side by side, so one script can show
@@ -70,9 +71,11 @@ show(i.list, i.versioned, i.conditional_put, i.ttl)
 
 // TestRedisStoreFromLua runs the same script against a memory store and a redis store
 // on a real server: Lua sees the same results.
-func TestRedisStoreFromLua(t *testing.T) {
+func TestRedisStoreFromLua(t *testing.T) { eachGuest(t, testRedisStoreFromLua) }
+
+func testRedisStoreFromLua(t *testing.T, guest string) {
 	addr := redistest.Start(t)
-	h := newHost(t, redisConfig(addr))
+	h := newHost(t, redisConfig(addr), host.WithDefaultGuest(guest))
 	mem, err := runLua(t, h, sameOnBoth, "app:mem")
 	require.NoError(t, err, mem)
 	red, err := runLua(t, h, sameOnBoth, "app:redis")
@@ -103,9 +106,11 @@ func replaceLine(out string, n int, repl string) string {
 
 // TestRedisDownIsUnavailable: a stopped server gives Lua a retryable Unavailable within
 // the operation timeout; the next call after it comes back works, with no restart.
-func TestRedisDownIsUnavailable(t *testing.T) {
+func TestRedisDownIsUnavailable(t *testing.T) { eachGuest(t, testRedisDownIsUnavailable) }
+
+func testRedisDownIsUnavailable(t *testing.T, guest string) {
 	srv := redistest.StartServer(t, redistest.Options{AppendOnly: true}) // so "before" survives the restart
-	h := newHost(t, redisConfig(srv.Addr))
+	h := newHost(t, redisConfig(srv.Addr), host.WithDefaultGuest(guest))
 	out, err := runLua(t, h, `show(require("store").get("app:redis"):set("k", "before"))`)
 	require.NoError(t, err)
 	require.Equal(t, "true\n", out)

@@ -24,6 +24,9 @@ type Script struct {
 	// Guest runs another guest module instead of the Lua guest (see LoadGuest); it gets
 	// Name and Args in its task, and no Source.
 	Guest *Guest
+	// LuaGuest names the built-in Lua guest for this run, GuestGopherLua or GuestPucLua,
+	// over the module's config and the host's default.
+	LuaGuest string
 	// Args reach the script as its varargs (...).
 	Args []string
 	// Stdout and Stderr receive the guest's output (default: discarded).
@@ -85,9 +88,12 @@ func (h *Host) Run(ctx context.Context, s Script) error {
 	timeout, memory, output := h.limits(&s)
 	g := s.Guest
 	if g == nil {
-		g = h.lua
+		var err error
+		if g, err = h.guestFor(s.Module, s.LuaGuest); err != nil {
+			return err
+		}
 	}
-	p, err := h.poolFor(ctx, s.Module, g, memory)
+	p, err := h.poolFor(ctx, s.Module, g, memory, s.Guest == nil)
 	if err != nil {
 		if ctx.Err() != nil { // gave up waiting for the guest to compile
 			return runError(abi.NewError(abi.Canceled, "script canceled before it started: "+context.Cause(ctx).Error()))

@@ -2,6 +2,8 @@ package host_test
 
 import (
 	"testing"
+
+	"github.com/wasmkv/wasmkv/host"
 )
 
 // Raised errors carry the calling Lua code's position (test.lua:N, after the 16-line
@@ -11,8 +13,10 @@ import (
 // TestSpec runs every row and example of shared/spec/store-module.md and the rules of
 // the spec decisions as real Lua in the real wasm guest. Each case prints what it
 // observes with show(...), so each argument, return value and error kind is asserted.
-func TestSpec(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestSpec(t *testing.T) { eachGuest(t, testSpec) }
+
+func testSpec(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	cases := []struct {
 		name string
 		src  string
@@ -214,7 +218,8 @@ show(pcall(function() return require("os") end))`,
 			[]string{`"nil" "nil" "nil" "nil" "function" "nil"`,
 				`"function" "function" "function" "function"`,
 				`"" ""`,
-				`false "test.lua:20: module os not found:\n\tno field package.preload['os'], "`}},
+				byGuest(guest, `false "test.lua:20: module os not found:\n\tno field package.preload['os'], "`,
+					"false \"test.lua:20: module 'os' not found:\\\n\tno field package.preload['os']\"")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,8 +228,10 @@ show(pcall(function() return require("os") end))`,
 	}
 }
 
-func TestScriptArgs(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestScriptArgs(t *testing.T) { eachGuest(t, testScriptArgs) }
+
+func testScriptArgs(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	out, err := runLua(t, h, `show(select("#", ...), ...)`, "a", "b c", "")
 	if err != nil {
 		t.Fatal(err)

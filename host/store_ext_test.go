@@ -15,8 +15,10 @@ import (
 
 // TestExtendedAPI covers entry, put, incr, list and info as Lua in the guest, on the
 // injected clock.
-func TestExtendedAPI(t *testing.T) {
-	h, clock := newClockHost(t)
+func TestExtendedAPI(t *testing.T) { eachGuest(t, testExtendedAPI) }
+
+func testExtendedAPI(t *testing.T, guest string) {
+	h, clock := newClockHost(t, host.WithDefaultGuest(guest))
 	step := func(t *testing.T, src string, want ...string) {
 		t.Helper()
 		mustRun(t, h, `local store = require("store")
@@ -85,8 +87,8 @@ show(pcall(c.put, c, "p:1", "x", {if_version = 3}))`,
 			`nil err(Invalid,false,ttl must not be negative)`,
 			`"cas"`,
 			`false "bad argument #3 to 'put' (table expected, got string)"`,
-			`false " bad option 'only_if_absent' to 'put' (boolean expected, got string)"`,
-			`false " bad option 'if_version' to 'put' (string expected, got number)"`)
+			byGuest(guest, `false " bad option 'only_if_absent' to 'put' (boolean expected, got string)"`, `false "bad option 'only_if_absent' to 'put' (boolean expected, got string)"`),
+			byGuest(guest, `false " bad option 'if_version' to 'put' (string expected, got number)"`, `false "bad option 'if_version' to 'put' (string expected, got number)"`))
 		clock.Advance(time.Second)
 		// an expired key is absent
 		step(t, `ent(c:put("p:2", "newer", {only_if_absent = true}))`, `"p:2" "newer" "string" nil`)
@@ -137,14 +139,14 @@ show(c:list({limit = 1.5}))
 show(pcall(c.list, c, {prefix = 1}))`,
 			`"l:a,l:b,l:c" true "l:c"`,
 			`"l:d,l:e,l:exp" true "l:exp"`,
-			`"l:exp,l:\xff" false "l:\xff"`,
+			byGuest(guest, `"l:exp,l:\xff" false "l:\xff"`, "\"l:exp,l:\xff\" false \"l:\xff\""),
 			`"m:x" false "m:x"`,
 			`"" false ""`,
 			`true true`,
 			`nil err(Invalid,false,limit 1001 is out of range (an integer from 1 to 1000))`,
 			`nil err(Invalid,false,limit 0 is out of range (an integer from 1 to 1000))`,
 			`nil err(Invalid,false,limit 1.5 is out of range (an integer from 1 to 1000))`,
-			`false " bad option 'prefix' to 'list' (string expected, got number)"`)
+			byGuest(guest, `false " bad option 'prefix' to 'list' (string expected, got number)"`, `false "bad option 'prefix' to 'list' (string expected, got number)"`))
 		clock.Advance(time.Second)
 		// an expired key neither appears nor makes has_more true
 		step(t, `local p = c:list({prefix = "l:", after = "l:d", limit = 2})
@@ -153,7 +155,7 @@ p = c:list({prefix = "l:", after = "l:d", limit = 1})
 show(p.items[1].key, p.has_more)
 p = c:list({prefix = "l:e"})
 show(#p.items, p.has_more)`,
-			`2 "l:e" "l:\xff" false`,
+			byGuest(guest, `2 "l:e" "l:\xff" false`, "2 \"l:e\" \"l:\xff\" false"),
 			`"l:e" true`,
 			`1 false`)
 	})
@@ -183,8 +185,10 @@ show(c:info())`,
 
 // TestLockExample runs examples/lock.lua: a module takes a lock, a second module fails
 // to take it, and the lock's TTL releases it, on the injected clock.
-func TestLockExample(t *testing.T) {
-	h, clock := newClockHost(t)
+func TestLockExample(t *testing.T) { eachGuest(t, testLockExample) }
+
+func testLockExample(t *testing.T, guest string) {
+	h, clock := newClockHost(t, host.WithDefaultGuest(guest))
 	src := readExample(t, "lock.lua")
 	run := func(module string) string {
 		var out safeBuffer
@@ -204,8 +208,10 @@ func TestLockExample(t *testing.T) {
 
 // TestConcurrentIncrAndCAS: goroutines run several instances at once; every incr and
 // every compare-and-set loop must count exactly once.
-func TestConcurrentIncrAndCAS(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestConcurrentIncrAndCAS(t *testing.T) { eachGuest(t, testConcurrentIncrAndCAS) }
+
+func testConcurrentIncrAndCAS(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	const goroutines, runsEach, opsPerRun = 4, 2, 125 // 1000 incr and 1000 CAS in all
 	script := fmt.Sprintf(`
 local c = require("store").get("app:cache")
@@ -249,9 +255,11 @@ end`, opsPerRun)
 
 // TestPagingWhileWriting lists 10k keys in pages of 7 while Go code inserts and deletes
 // keys outside the listed range: no key is repeated or missed.
-func TestPagingWhileWriting(t *testing.T) {
+func TestPagingWhileWriting(t *testing.T) { eachGuest(t, testPagingWhileWriting) }
+
+func testPagingWhileWriting(t *testing.T, guest string) {
 	cfg := "stores:\n  app:big: {kind: memory, max_size: 100000}\npolicies:\n  - {name: all, effect: allow}\n"
-	h := newHost(t, cfg)
+	h := newHost(t, cfg, host.WithDefaultGuest(guest))
 	s, _ := h.Store("app:big")
 	ctx := context.Background()
 	for i := 0; i < 10000; i++ {

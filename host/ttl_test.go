@@ -3,11 +3,15 @@ package host_test
 import (
 	"testing"
 	"time"
+
+	"github.com/wasmkv/wasmkv/host"
 )
 
 // TestTTL drives expiry on the injected clock: no test sleeps.
-func TestTTL(t *testing.T) {
-	h, clock := newClockHost(t)
+func TestTTL(t *testing.T) { eachGuest(t, testTTL) }
+
+func testTTL(t *testing.T, guest string) {
+	h, clock := newClockHost(t, host.WithDefaultGuest(guest))
 	step := func(t *testing.T, src string, want ...string) {
 		t.Helper()
 		mustRun(t, h, `local c = require("store").get("app:cache")`+"\n"+src, want...)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wasmkv/wasmkv/host"
 )
 
 // deepEq is a Lua deep-equality used by the round-trip tests.
@@ -30,8 +32,10 @@ local function roundtrip(name, v)
 end
 `
 
-func TestValueRoundTrip(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestValueRoundTrip(t *testing.T) { eachGuest(t, testValueRoundTrip) }
+
+func testValueRoundTrip(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	mustRun(t, h, deepEq+`
 roundtrip("string", "hello")
 roundtrip("binary", "\0\1\255\254 bytes")
@@ -68,8 +72,10 @@ roundtrip("depth 32", d)
 		"binary keys\ttrue\ttable", "empty\ttable\tnil", "depth 32\ttrue\ttable")
 }
 
-func TestBadValues(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestBadValues(t *testing.T) { eachGuest(t, testBadValues) }
+
+func testBadValues(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	mustRun(t, h, `
 local c = require("store").get("app:cache")
 c:set("bad", "old")
@@ -97,8 +103,10 @@ show(c:get("bad"))`,
 }
 
 // TestGoAndLuaShareValues reads from Go what Lua wrote, and the other way round.
-func TestGoAndLuaShareValues(t *testing.T) {
-	h, _ := newClockHost(t)
+func TestGoAndLuaShareValues(t *testing.T) { eachGuest(t, testGoAndLuaShareValues) }
+
+func testGoAndLuaShareValues(t *testing.T, guest string) {
+	h, _ := newClockHost(t, host.WithDefaultGuest(guest))
 	ctx := context.Background()
 	s, ok := h.Store("app:cache")
 	require.True(t, ok)

@@ -157,6 +157,15 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 	if err != nil {
 		return err
 	}
+	step("puc-lua guest")
+	puc, err := bench.PucLua(ctx, h, root, rounds, warmRuns)
+	if err != nil {
+		return err
+	}
+	pucCLI, err := bench.CLIRuns(ctx, root, xdg, cliRuns, "--guest", "puc-lua")
+	if err != nil {
+		return err
+	}
 	load1 := loadavg()
 
 	le := func(v, t float64) *bool { b := v <= t; return &b }
@@ -210,6 +219,7 @@ func run(rounds, warmRuns, instances int, tpDur time.Duration, cliRuns int) erro
 		{what: "diagnostic: termination checks on ÷ off, guest-table loop", value: ratio(term.TableOn.Median / term.TableOff.Median), target: "—"},
 		{what: "diagnostic: termination checks on ÷ off, tiny run (" + ns(term.TinyOn.Median) + " / " + ns(term.TinyOff.Median) + ")", value: ratio(term.TinyOn.Median / term.TinyOff.Median), target: "—"},
 	}
+	rows = append(rows, pucRows(puc, pucCLI, ops)...)
 
 	fmt.Printf("wasmkv bench table, %s; %s; %s\n", began.UTC().Format("2006-01-02 15:04 UTC"), bench.Machine(), rev)
 	fmt.Printf("load average %s at start, %s at end; store ops: median of %d interleaved rounds of %d set+get pairs; took %v\n\n",
@@ -258,4 +268,24 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// pucRows are the PUC Lua guest's rows, against the targets of issue 15.
+func pucRows(p bench.PucResult, cli []time.Duration, ops bench.StoreOpResult) []row {
+	le := func(v, t float64) *bool { b := v <= t; return &b }
+	over := func(v, t float64) string { return fmt.Sprintf("%.1f× the target", v/t) }
+	rRedis, rNative := p.Sandbox.Median/p.Redis.Median, p.Sandbox.Median/p.Native.Median
+	p50, cliMed := bench.Percentile(p.Warm, 50), bench.Percentile(cli, 50)
+	kb := float64(p.WasmBytes) / 1024
+	return []row{
+		{what: "puc-lua: store op (set or get), sandbox (gopher-lua guest: " + ns(ops.Sandbox.Median) + ")", value: ns(p.Sandbox.Median)},
+		{what: "puc-lua: store op, guest-local Lua table", value: ns(p.GuestTable.Median)},
+		{what: "puc-lua: sandbox ÷ redis_eval (same rounds: " + ns(p.Redis.Median) + ")", value: ratio(rRedis), target: "≤ 2", ok: le(rRedis, 2), miss: over(rRedis, 2)},
+		{what: "puc-lua: sandbox ÷ native gopher-lua + engine (same rounds: " + ns(p.Native.Median) + ")", value: ratio(rNative), target: "≤ 1.5", ok: le(rNative, 1.5), miss: over(rNative, 1.5)},
+		{what: "puc-lua: guest size", value: fmt.Sprintf("%.0f KiB", kb), target: "≤ 400 KB", ok: le(float64(p.WasmBytes), 400e3), miss: over(float64(p.WasmBytes), 400e3)},
+		{what: "puc-lua: first run on a new host, empty cache (compile + instantiate + run)", value: dur(p.FirstRunCold), target: "≤ 200 ms", ok: le(float64(p.FirstRunCold), float64(200*time.Millisecond)), miss: over(float64(p.FirstRunCold), float64(200*time.Millisecond))},
+		{what: "puc-lua: warm run of a cached tiny script, p50", value: dur(p50), target: "≤ 20 µs", ok: le(float64(p50), float64(20*time.Microsecond)), miss: over(float64(p50), float64(20*time.Microsecond))},
+		{what: fmt.Sprintf("puc-lua: `wasmkv run --guest puc-lua examples/hello.lua`, whole process (median of %d)", len(cli)), value: dur(cliMed), target: "≤ 40 ms", ok: le(float64(cliMed), float64(40*time.Millisecond)), miss: over(float64(cliMed), float64(40*time.Millisecond))},
+		{what: "puc-lua: pcall(error, \"x\") (gopher-lua guest: " + ns(p.PcallGopher.Median) + ")", value: ns(p.Pcall.Median), target: "≤ 10 µs", ok: le(p.Pcall.Median, 10e3), miss: over(p.Pcall.Median, 10e3)},
+	}
 }

@@ -43,7 +43,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]`
+const usage = `usage: wasmkv run [--config FILE] [--module NAME] [--guest gopher-lua|puc-lua] [--timeout DUR] [--memory-limit SIZE] [--output-limit SIZE] FILE.lua|FILE.wasm [ARGS...]`
 
 // run is the whole CLI, so tests can call it in process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "configuration file (YAML); default: the embedded default config")
 	module := fs.String("module", "", "module name, the policy actor (default: the script's file name without extension)")
 	timeout := fs.Duration("timeout", 0, "bound on the script's execution (default: the module's timeout, else 5s)")
+	guest := fs.String("guest", "", "Lua guest: gopher-lua or puc-lua (default: the module's guest, else gopher-lua)")
 	var memoryLimit, outputLimit host.ByteSize
 	fs.Var(&memoryLimit, "memory-limit", "bound on the sandbox's memory, e.g. 64MiB (default: the module's memory_limit, else 128MiB)")
 	fs.Var(&outputLimit, "output-limit", "bound on what the script may print, per stream (default: the module's output_limit, else 1MiB)")
@@ -65,6 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() < 1 {
 		fmt.Fprintln(stderr, usage)
+		return exitUsage
+	}
+	switch *guest {
+	case "", host.GuestGopherLua, host.GuestPucLua:
+	default:
+		fmt.Fprintf(stderr, "wasmkv: unknown guest %q (%s, %s)\n", *guest, host.GuestGopherLua, host.GuestPucLua)
 		return exitUsage
 	}
 	if err := checkFlags(*timeout, memoryLimit, outputLimit); err != nil {
@@ -90,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *module == "" {
 		*module = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
-	h, err := hostFor(ctx, cfgData, cfg)
+	h, err := hostFor(ctx, cfgData, cfg, *guest)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmkv: %v\n", err)
 		return exitUsage
@@ -103,6 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Stdout:      stdout,
 		Stderr:      stderr,
 		Logger:      slog.New(slog.NewTextHandler(stderr, nil)),
+		LuaGuest:    *guest,
 		Timeout:     *timeout,
 		MemoryLimit: memoryLimit,
 		OutputLimit: outputLimit,
@@ -168,16 +176,18 @@ var (
 	hosts   = map[string]*host.Host{}
 )
 
-func hostFor(ctx context.Context, data []byte, cfg *host.Config) (*host.Host, error) {
+func hostFor(ctx context.Context, data []byte, cfg *host.Config, guest string) (*host.Host, error) {
 	hostsMu.Lock()
 	defer hostsMu.Unlock()
-	if h, ok := hosts[string(data)]; ok {
+	// The guest is the host's default, so that New compiles the one the run needs.
+	key := guest + "\x00" + string(data)
+	if h, ok := hosts[key]; ok {
 		return h, nil
 	}
-	h, err := host.New(context.WithoutCancel(ctx), cfg)
+	h, err := host.New(context.WithoutCancel(ctx), cfg, host.WithDefaultGuest(guest))
 	if err != nil {
 		return nil, err
 	}
-	hosts[string(data)] = h
+	hosts[key] = h
 	return h, nil
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmkv/wasmkv/abi"
+	"github.com/wasmkv/wasmkv/host"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -120,19 +122,52 @@ policies:
 			writeFile(t, dir, "lowmem.yaml", "modules:\n  hello: {memory_limit: 1MiB}\n"), "../../examples/hello.lua"}, 2,
 			"", []string{`module "hello": memory_limit 1MiB is out of range: 16MiB to 4GiB`}, false},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tc.args, &stdout, &stderr)
-			assert.Equal(t, tc.code, code, "stderr: %s", stderr.String())
-			assert.Equal(t, tc.stdout, stdout.String())
-			for _, s := range tc.stderrHas {
-				assert.Contains(t, stderr.String(), s)
-			}
-			if tc.stderrNone {
-				assert.Empty(t, stderr.String())
+	cases = append(cases, struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string
+		stderrHas  []string
+		stderrNone bool
+	}{"unknown guest exits 2", []string{"run", "--guest", "luajit", "../../examples/hello.lua"}, 2, "", []string{`unknown guest "luajit"`}, false})
+	// Every case runs on each Lua guest, each time in a fresh process state.
+	for _, guest := range []string{host.GuestGopherLua, host.GuestPucLua} {
+		t.Run(guest, func(t *testing.T) {
+			closeHosts()
+			t.Cleanup(closeHosts)
+			for _, tc := range cases {
+				args := tc.args
+				if len(args) > 1 && args[0] == "run" && !slices.Contains(args, "--guest") {
+					args = append([]string{"run", "--guest", guest}, args[1:]...)
+				}
+				testCLICase(t, tc.name, args, tc.code, tc.stdout, tc.stderrHas, tc.stderrNone)
 			}
 		})
+	}
+}
+
+func testCLICase(t *testing.T, name string, args []string, wantCode int, wantStdout string, stderrHas []string, stderrNone bool) {
+	t.Run(name, func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, &stdout, &stderr)
+		assert.Equal(t, wantCode, code, "stderr: %s", stderr.String())
+		assert.Equal(t, wantStdout, stdout.String())
+		for _, s := range stderrHas {
+			assert.Contains(t, stderr.String(), s)
+		}
+		if stderrNone {
+			assert.Empty(t, stderr.String())
+		}
+	})
+}
+
+// closeHosts forgets the hosts of earlier runs, as a new process would.
+func closeHosts() {
+	hostsMu.Lock()
+	defer hostsMu.Unlock()
+	for k, h := range hosts {
+		h.Close(context.Background())
+		delete(hosts, k)
 	}
 }
 

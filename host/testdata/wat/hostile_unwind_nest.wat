@@ -1,0 +1,10 @@
+;; Nests protected calls without end: the host stops it at its nesting bound.
+(module
+  (import "wasmkv_lua_v1" "try" (func $try (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $sp (export "__stack_pointer") (mut i32) (i32.const 65536))
+  (func (export "_initialize"))
+  (func (export "run") (drop (call $try (i32.const 0) (i32.const 0) (i32.const 0))))
+  (func (export "wasmkv_lua_protected") (param i32 i32 i32)
+    (drop (call $try (i32.const 0) (i32.const 0) (i32.const 0))))
+)
