@@ -24,48 +24,58 @@ func TestResetRestoresSnapshot(t *testing.T) {
 	if !canMapImages {
 		modes = modes[:1]
 	}
-	for _, m := range modes {
-		t.Run(m.img+"/"+m.reset, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte("modules:\n  m: {pool_size: 1}\n"))
-			if err != nil {
-				t.Fatal(err)
+	for _, guest := range []string{GuestGopherLua, GuestPucLua} {
+		for _, m := range modes {
+			t.Run(guest+"/"+m.img+"/"+m.reset, func(t *testing.T) { testResetRestores(t, guest, m.img, m.reset) })
+		}
+	}
+}
+
+// testResetRestores runs scripts on one instance of guest and compares its memory and
+// globals with the snapshot after each.
+func testResetRestores(t *testing.T, guest, img, reset string) {
+	cfg, err := ParseConfig([]byte("modules:\n  m: {pool_size: 1, guest: " + guest + "}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := New(ctx, cfg, WithSnapshotMode(img, reset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	for _, src := range []string{
+		`x = 1`,
+		`string.rep = nil; setmetatable(_G, {}); local t = {} for i = 1, 50000 do t[i] = "v" .. i end; kept = t`,
+		`error("boom")`,
+	} {
+		_ = h.Run(ctx, Script{Module: "m", Name: "t.lua", Source: []byte(src)})
+		g, err := h.guestFor("m", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := h.pools[poolKey{"m", g, memoryPages(h.opts.memory)}]
+		if len(p.idle) != 1 {
+			t.Fatalf("%q: %d idle instances, want 1", src, len(p.idle))
+		}
+		pi := p.idle[0]
+		s := pi.snap
+		if s == nil {
+			t.Fatal("the instance did not start from a snapshot")
+		}
+		mem := memoryOf(pi.mod)
+		view, _ := mem.Read(0, mem.Size())
+		if !bytes.Equal(view[:len(s.img.mem)], s.img.mem) {
+			t.Errorf("%q: memory differs from the snapshot after the run", src)
+		}
+		if bytes.ContainsFunc(view[len(s.img.mem):], func(r rune) bool { return r != 0 }) {
+			t.Errorf("%q: memory past the snapshot is not zero", src)
+		}
+		for i, g := range pi.globals {
+			if g.Get() != s.globals[i] {
+				t.Errorf("%q: global %d is %d, the snapshot's %d", src, i, g.Get(), s.globals[i])
 			}
-			ctx := context.Background()
-			h, err := New(ctx, cfg, WithSnapshotMode(m.img, m.reset))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close(ctx)
-			for _, src := range []string{
-				`x = 1`,
-				`string.rep = nil; setmetatable(_G, {}); local t = {} for i = 1, 50000 do t[i] = "v" .. i end; kept = t`,
-				`error("boom")`,
-			} {
-				_ = h.Run(ctx, Script{Module: "m", Name: "t.lua", Source: []byte(src)})
-				p := h.pools[poolKey{"m", h.lua, memoryPages(h.opts.memory)}]
-				if len(p.idle) != 1 {
-					t.Fatalf("%q: %d idle instances, want 1", src, len(p.idle))
-				}
-				pi := p.idle[0]
-				s := pi.snap
-				if s == nil {
-					t.Fatal("the instance did not start from a snapshot")
-				}
-				mem := memoryOf(pi.mod)
-				view, _ := mem.Read(0, mem.Size())
-				if !bytes.Equal(view[:len(s.img.mem)], s.img.mem) {
-					t.Errorf("%q: memory differs from the snapshot after the run", src)
-				}
-				if bytes.ContainsFunc(view[len(s.img.mem):], func(r rune) bool { return r != 0 }) {
-					t.Errorf("%q: memory past the snapshot is not zero", src)
-				}
-				for i, g := range pi.globals {
-					if g.Get() != s.globals[i] {
-						t.Errorf("%q: global %d is %d, the snapshot's %d", src, i, g.Get(), s.globals[i])
-					}
-				}
-			}
-		})
+		}
 	}
 }
 

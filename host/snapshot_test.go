@@ -56,7 +56,7 @@ func TestIdleTimeoutOnInjectedClock(t *testing.T) {
 	assert.Equal(t, 1, h.Idle("m"), "the expired instances are closed, the run's own goes back")
 }
 
-// TestSnapshotRunsLeaveNothing: under every snapshot mode, a run that replaces library
+// TestSnapshotRunsLeaveNothing: for both Lua guests, under every snapshot mode, a run that replaces library
 // functions, changes metatables, leaves globals and fills memory is invisible to the
 // next run on the same instance, and the instance goes back to the pool.
 func TestSnapshotRunsLeaveNothing(t *testing.T) {
@@ -82,19 +82,26 @@ show(type(require("store").get), type(errors.new), type(require("errors").new), 
 show(require("store").get("app:cache"):set("k", 1), errors.new("CONFLICT", "m"):kind())
 `
 	want := "nil true nil \"function\" \"X\" \"function\" false\n\"function\" \"function\" \"function\" \"function\" nil\ntrue \"Conflict\"\n"
-	for _, mode := range snapshotModes {
-		t.Run(mode.name, func(t *testing.T) {
-			h := newHost(t, testConfig+"modules:\n  m: {pool_size: 1}\n", mode.opt)
-			out, err := runLuaAs(t, h, "m", vandal)
-			require.NoError(t, err, out)
-			reused := h.PoolStats().Reused
-			out, err = runLuaAs(t, h, "m", check)
-			require.NoError(t, err)
-			assert.Equal(t, want, out)
-			if mode.reuses {
-				assert.Equal(t, reused+1, h.PoolStats().Reused, "the check must run on the vandal's instance")
-			}
-		})
+	for _, guest := range []string{host.GuestGopherLua, host.GuestPucLua} {
+		for _, mode := range snapshotModes {
+			t.Run(guest+"/"+mode.name, func(t *testing.T) {
+				testRunsLeaveNothing(t, guest, mode, vandal, check, want)
+			})
+		}
+	}
+}
+
+// testRunsLeaveNothing runs vandal, then check on the same instance of guest.
+func testRunsLeaveNothing(t *testing.T, guest string, mode snapshotMode, vandal, check, want string) {
+	h := newHost(t, testConfig+"modules:\n  m: {pool_size: 1, guest: "+guest+"}\n", mode.opt)
+	out, err := runLuaAs(t, h, "m", vandal)
+	require.NoError(t, err, out)
+	reused := h.PoolStats().Reused
+	out, err = runLuaAs(t, h, "m", check)
+	require.NoError(t, err)
+	assert.Equal(t, want, out)
+	if mode.reuses {
+		assert.Equal(t, reused+1, h.PoolStats().Reused, "the check must run on the vandal's instance")
 	}
 }
 
