@@ -40,7 +40,7 @@ func TestMeasureSnapshot(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range []struct{ img, reset string }{{"off", ""}, {"map", "written"}, {"map", "copy"}, {"map", "remap"}, {"copy", "copy"}, {"map", "recycle"}} {
 		cfg, _ := ParseConfig([]byte("modules:\n  m: {pool_size: 1}\n"))
-		h, err := New(ctx, cfg, WithSnapshotMode(m.img, m.reset), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		h, err := New(ctx, cfg, WithSnapshotMode(m.img, m.reset), WithDefaultGuest(os.Getenv("WASMKV_MEASURE_GUEST")), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		if err != nil {
 			t.Fatal(err)
 		}
