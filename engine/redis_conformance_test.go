@@ -5,9 +5,13 @@ package engine
 // Redis engine (on a real redis-server); a future engine adds one more
 // factory below.
 //
-// Cases that need a ManualClock to drive expiry stay memory-only (in
-// memory_test.go): a Redis key expires on the server's clock. The ttl cases
-// here use short real ttls and poll, and run against both engines.
+// Expiry is driven without sleeping, so the cases mean the same on any
+// machine: the memory engine runs on a ManualClock, and on Redis, where keys
+// expire on the server's clock, the test makes time pass for the store by
+// moving every deadline of its keys earlier on the server (passRedisTime).
+// Ttls are minutes or hours, so the little real time a case takes never
+// decides an outcome. That the engine hands Redis the right deadline at all
+// is checked against PTTL (TestRedisTTLIsWholeMilliseconds).
 
 import (
 	"context"
@@ -21,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,12 +33,14 @@ import (
 )
 
 // conformanceEngines are the engines under test: a factory for cases run on
-// a ManualClock (which must not rely on it to expire keys), and one for a
-// store of a given max size on the system clock (0: the engine's default).
+// a ManualClock (which must not rely on it to expire keys), one for a store
+// of a given max size on the system clock (0: the engine's default), and one
+// for a store of a given max size with a function that makes time pass for it.
 type conformanceEngine struct {
 	name    string
 	onClock func(t *testing.T, clock *ManualClock) Engine
 	sized   func(t *testing.T, maxSize int) Engine
+	timed   func(t *testing.T, maxSize int) (Engine, func(time.Duration))
 }
 
 func conformanceEngines(t *testing.T) []conformanceEngine {
@@ -53,6 +60,13 @@ func conformanceEngines(t *testing.T) []conformanceEngine {
 				t.Cleanup(func() { _ = m.Close() })
 				return m
 			},
+			timed: func(t *testing.T, maxSize int) (Engine, func(time.Duration)) {
+				clock := newWallClock()
+				m, err := NewMemory(MemoryOptions{MaxSize: maxSize, Clock: clock})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = m.Close() })
+				return m, clock.Advance
+			},
 		},
 		{
 			name: "redis",
@@ -61,6 +75,16 @@ func conformanceEngines(t *testing.T) []conformanceEngine {
 			},
 			sized: func(t *testing.T, maxSize int) Engine {
 				return newTestRedis(t, addr, RedisOptions{MaxSize: maxSize})
+			},
+			timed: func(t *testing.T, maxSize int) (Engine, func(time.Duration)) {
+				// The clock only turns PTTLs into ExpiresAt; it moves with the server's deadlines.
+				clock := newWallClock()
+				r := newTestRedis(t, addr, RedisOptions{MaxSize: maxSize, Clock: clock})
+				raw := rawRedis(t, addr)
+				return r, func(d time.Duration) {
+					passRedisTime(t, raw, r, d)
+					clock.Advance(d)
+				}
 			},
 		},
 	}
@@ -71,7 +95,7 @@ func TestEngineConformance(t *testing.T) {
 		t.Run(ce.name, func(t *testing.T) {
 			t.Run("clock", func(t *testing.T) { testEngineConformance(t, ce.onClock) })
 			t.Run("size", func(t *testing.T) { testEngineFullStore(t, ce.sized) })
-			t.Run("ttl", func(t *testing.T) { testEngineRealTTL(t, ce.sized) })
+			t.Run("ttl", func(t *testing.T) { testEngineTTL(t, ce.timed) })
 		})
 	}
 }
@@ -103,14 +127,30 @@ func cKeys(p Page) []string {
 	return keys
 }
 
-// assertExpiresAt checks an ExpiresAt that should be ttl after now. Memory
-// is exact; Redis derives it from the remaining ttl, so it may be a little
-// earlier (never later).
-func assertExpiresAt(t testing.TB, now time.Time, ttl time.Duration, got time.Time) {
+// wallClocks records when each test's ManualClock was made, on the real clock.
+var wallClocks sync.Map // *ManualClock -> time.Time
+
+// newWallClock returns a ManualClock that reads the real time now, remembering
+// when it was made (see assertExpiresAt).
+func newWallClock() *ManualClock {
+	now := time.Now()
+	c := NewManualClock(now)
+	wallClocks.Store(c, now)
+	return c
+}
+
+// assertExpiresAt checks an ExpiresAt that should be ttl after clk's reading.
+// Memory is exact; Redis derives it from the remaining ttl on the server,
+// which has run down by the real time the case took so far: at most the real
+// time since clk was made (and up to 1 ms of rounding), never later.
+func assertExpiresAt(t testing.TB, clk *ManualClock, ttl time.Duration, got time.Time) {
 	t.Helper()
-	want := now.Add(ttl)
+	made, ok := wallClocks.Load(clk)
+	require.True(t, ok, "clk comes from newWallClock")
+	want := clk.Now().Add(ttl)
+	earliest := want.Add(-time.Since(made.(time.Time)) - time.Millisecond)
 	assert.False(t, got.After(want), "expires at %v, after %v", got, want)
-	assert.WithinDuration(t, want, got, 500*time.Millisecond)
+	assert.False(t, got.Before(earliest), "expires at %v, before %v", got, earliest)
 }
 
 // incrMutate adds one to a decimal value (0 when missing).
@@ -129,7 +169,7 @@ func incrMutate(cur Entry, exists bool) ([]byte, time.Duration, error) {
 func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *ManualClock) Engine) {
 	ctx := context.Background()
 	newE := func(t *testing.T) (Engine, *ManualClock) {
-		clk := NewManualClock(epoch)
+		clk := newWallClock()
 		return newEngine(t, clk), clk
 	}
 
@@ -176,7 +216,7 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 		cSet(t, e, "k", "v", time.Hour)
 		got, ok := cGet(t, e, "k")
 		require.True(t, ok)
-		assertExpiresAt(t, clk.Now(), time.Hour, got.ExpiresAt)
+		assertExpiresAt(t, clk, time.Hour, got.ExpiresAt)
 		cSet(t, e, "k", "v", 0)
 		got, _ = cGet(t, e, "k")
 		assert.True(t, got.ExpiresAt.IsZero(), "set without ttl clears the expiry")
@@ -274,13 +314,13 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 				assert.Equal(t, "k", got.Key)
 				assert.Equal(t, "new", string(got.Value))
 				assert.Greater(t, got.Version, curVersion)
-				assertExpiresAt(t, clk.Now(), time.Minute, got.ExpiresAt)
+				assertExpiresAt(t, clk, time.Minute, got.ExpiresAt)
 				cur, ok := cGet(t, e, "k")
 				require.True(t, ok)
 				assert.Equal(t, got.Key, cur.Key)
 				assert.Equal(t, got.Value, cur.Value)
 				assert.Equal(t, got.Version, cur.Version)
-				assertExpiresAt(t, clk.Now(), time.Minute, cur.ExpiresAt)
+				assertExpiresAt(t, clk, time.Minute, cur.ExpiresAt)
 			})
 		}
 	})
@@ -400,10 +440,10 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 		})
 		require.NoError(t, err)
 		assert.Equal(t, "10", string(got.Value))
-		assertExpiresAt(t, clk.Now(), 2*time.Hour, got.ExpiresAt)
+		assertExpiresAt(t, clk, 2*time.Hour, got.ExpiresAt)
 		cur, _ := cGet(t, e, "k")
 		assert.Equal(t, got.Version, cur.Version)
-		assertExpiresAt(t, clk.Now(), 2*time.Hour, cur.ExpiresAt)
+		assertExpiresAt(t, clk, 2*time.Hour, cur.ExpiresAt)
 		got, err = e.Update(ctx, "k", func(cur Entry, _ bool) ([]byte, time.Duration, error) { return cur.Value, 0, nil })
 		require.NoError(t, err)
 		assert.True(t, got.ExpiresAt.IsZero(), "no ttl clears the expiry")
@@ -560,7 +600,7 @@ func testEngineConformance(t *testing.T, newEngine func(t *testing.T, clock *Man
 					got, _ := cGet(t, e, it.Key)
 					assert.Equal(t, got.Version, it.Version)
 					if it.Key == "ab" {
-						assertExpiresAt(t, clk.Now(), time.Hour, it.ExpiresAt)
+						assertExpiresAt(t, clk, time.Hour, it.ExpiresAt)
 					} else {
 						assert.True(t, it.ExpiresAt.IsZero())
 					}
@@ -745,44 +785,48 @@ func testEngineFullStore(t *testing.T, newEngine func(t *testing.T, maxSize int)
 	})
 }
 
-// ttlTimeout bounds how long a ttl test waits for a short ttl to pass.
-const ttlTimeout = 3 * time.Second
-
-// waitExpired polls until key is no longer live.
-func waitExpired(t *testing.T, e Engine, keys ...string) {
+// passRedisTime makes d pass for r's keys as the server's clock would: every
+// deadline of the store, on its hashes (PTTL) and in its deadline index,
+// moves d earlier, in one script so no reader sees half of it. A hash whose
+// deadline passes is deleted, as Redis deletes an expired key.
+func passRedisTime(t testing.TB, raw *redis.Client, r *Redis, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(ttlTimeout)
-	for _, k := range keys {
-		for cHas(t, e, k) {
-			require.True(t, time.Now().Before(deadline), "%q did not expire in %s", k, ttlTimeout)
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	err := raw.Eval(context.Background(), `
+local d = tonumber(ARGV[2])
+for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do
+  local left = redis.call('PTTL', k)
+  if left >= 0 then
+    if left > d then redis.call('PEXPIRE', k, left - d) else redis.call('DEL', k) end
+  end
+end
+local m = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, k in ipairs(m) do redis.call('ZINCRBY', KEYS[1], -d, k) end
+return 0`, []string{r.expiryKey}, r.dataPrefix, d.Milliseconds()).Err()
+	require.NoError(t, err)
 }
 
-// testEngineRealTTL runs the ttl cases on real time, with short ttls: the
-// only way to drive expiry in a server. newEngine's engines use the system
-// clock; maxSize 0 means the engine's default.
-func testEngineRealTTL(t *testing.T, newEngine func(t *testing.T, maxSize int) Engine) {
+// testEngineTTL runs the expiry cases. newEngine returns a store of a given
+// max size (0: the engine's default) and a function that makes time pass for
+// it. The ttls are long (minutes and more) and every deadline is reached by
+// making time pass, so the real time a case takes never decides an outcome.
+func testEngineTTL(t *testing.T, newEngine func(t *testing.T, maxSize int) (Engine, func(time.Duration))) {
 	ctx := context.Background()
-	const short = 60 * time.Millisecond
+	const ttl = time.Hour
 	t.Parallel()
 
-	t.Run("an expired key is gone for every operation", func(t *testing.T) {
+	t.Run("a key lives until its deadline, then is gone for every operation", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, 0)
-		before := time.Now()
-		cSet(t, e, "k", "v", short)
+		e, pass := newEngine(t, 0)
+		cSet(t, e, "k", "v", ttl)
 		cSet(t, e, "stay", "v", 0)
+		pass(ttl - time.Minute)
 		got, ok := cGet(t, e, "k")
-		if ok { // a slow machine may already be past the deadline
-			assert.False(t, got.ExpiresAt.Before(before.Add(short-5*time.Millisecond)))
-			assert.False(t, got.ExpiresAt.After(time.Now().Add(short)))
-		}
+		require.True(t, ok, "live before its deadline")
 		cur := got.Version
-		waitExpired(t, e, "k")
+		pass(time.Minute)
 		_, ok = cGet(t, e, "k")
 		assert.False(t, ok, "get")
+		assert.False(t, cHas(t, e, "k"), "has")
 		p, err := e.List(ctx, ListOptions{Limit: 10})
 		require.NoError(t, err)
 		assert.Equal(t, []string{"stay"}, cKeys(p), "list")
@@ -799,8 +843,8 @@ func testEngineRealTTL(t *testing.T, newEngine func(t *testing.T, maxSize int) E
 		require.NoError(t, err)
 		assert.False(t, gone, "delete reports an expired key as absent")
 
-		cSet(t, e, "k2", "v", short)
-		waitExpired(t, e, "k2")
+		cSet(t, e, "k2", "v", ttl)
+		pass(ttl)
 		ne, err := e.Put(ctx, "k2", []byte("new"), PutOptions{OnlyIfAbsent: true})
 		require.NoError(t, err, "only-if-absent on an expired key")
 		assert.True(t, ne.ExpiresAt.IsZero())
@@ -810,11 +854,10 @@ func testEngineRealTTL(t *testing.T, newEngine func(t *testing.T, maxSize int) E
 
 	t.Run("set without ttl clears the expiry", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, 0)
-		cSet(t, e, "k", "old", short)
+		e, pass := newEngine(t, 0)
+		cSet(t, e, "k", "old", ttl)
 		cSet(t, e, "k", "new", 0)
-		cSet(t, e, "probe", "v", short)
-		waitExpired(t, e, "probe") // set after k with the same ttl: k's first deadline has passed too
+		pass(2 * ttl)
 		v, ok := cGet(t, e, "k")
 		require.True(t, ok)
 		assert.Equal(t, "new", string(v.Value))
@@ -823,39 +866,40 @@ func testEngineRealTTL(t *testing.T, newEngine func(t *testing.T, maxSize int) E
 
 	t.Run("a shorter ttl wins and a ttl can be added", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, 0)
-		cSet(t, e, "shorter", "v", time.Hour)
-		cSet(t, e, "shorter", "v", short)
+		e, pass := newEngine(t, 0)
+		cSet(t, e, "shorter", "v", 2*ttl)
+		cSet(t, e, "shorter", "v", ttl)
 		cSet(t, e, "added", "v", 0)
-		cSet(t, e, "added", "v", short)
-		waitExpired(t, e, "shorter", "added")
+		cSet(t, e, "added", "v", ttl)
+		cSet(t, e, "control", "v", 2*ttl)
+		pass(ttl)
+		assert.False(t, cHas(t, e, "shorter"))
+		assert.False(t, cHas(t, e, "added"))
+		assert.True(t, cHas(t, e, "control"), "a longer ttl is still running")
 	})
 
 	t.Run("an overwrite restarts the ttl", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, 0)
-		cSet(t, e, "k", "v", 400*time.Millisecond)
-		time.Sleep(200 * time.Millisecond)
-		start := time.Now()
-		cSet(t, e, "k", "v2", 400*time.Millisecond)
-		time.Sleep(250 * time.Millisecond) // past the first deadline, before the second
-		live := cHas(t, e, "k")
-		if time.Since(start) < 390*time.Millisecond { // skip the check on a stalled machine
-			assert.True(t, live)
-		}
-		waitExpired(t, e, "k")
+		e, pass := newEngine(t, 0)
+		cSet(t, e, "k", "v", ttl)
+		pass(40 * time.Minute)
+		cSet(t, e, "k", "v2", ttl)
+		pass(40 * time.Minute) // past the first deadline, before the second
+		assert.True(t, cHas(t, e, "k"))
+		pass(20 * time.Minute)
+		assert.False(t, cHas(t, e, "k"))
 	})
 
 	t.Run("expired keys never appear in a list nor make has_more true", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, 0)
+		e, pass := newEngine(t, 0)
 		for _, k := range []string{"a", "a/1", "a/2", "b"} {
 			cSet(t, e, k, "v", 0)
 		}
 		for _, k := range []string{"a/0", "a/1x", "a/3", "a/4", "a/"} {
-			cSet(t, e, k, "gone", short)
+			cSet(t, e, k, "gone", ttl)
 		}
-		waitExpired(t, e, "a/0", "a/1x", "a/3", "a/4", "a/")
+		pass(ttl)
 		tests := []struct {
 			opts        ListOptions
 			wantKeys    []string
@@ -879,21 +923,21 @@ func testEngineRealTTL(t *testing.T, newEngine func(t *testing.T, maxSize int) E
 
 	t.Run("a full store purges expired keys before refusing", func(t *testing.T) {
 		t.Parallel()
-		e := newEngine(t, 3)
+		e, pass := newEngine(t, 3)
 		cSet(t, e, "a", "1", 0)
-		cSet(t, e, "b", "2", short)
+		cSet(t, e, "b", "2", ttl)
 		cSet(t, e, "c", "3", 0)
 		require.ErrorIs(t, e.Set(ctx, "new", []byte("v"), 0), ErrFull)
-		waitExpired(t, e, "b")
+		pass(ttl)
 		cSet(t, e, "new", "v", 0)
 		require.ErrorIs(t, e.Set(ctx, "newer", []byte("v"), 0), ErrFull)
 		assert.Equal(t, 3, e.Len())
 
 		// Re-creating an expired key reuses its slot.
-		e2 := newEngine(t, 2)
+		e2, pass2 := newEngine(t, 2)
 		cSet(t, e2, "a", "1", 0)
-		cSet(t, e2, "b", "2", short)
-		waitExpired(t, e2, "b")
+		cSet(t, e2, "b", "2", ttl)
+		pass2(ttl)
 		cSet(t, e2, "b", "2b", 0)
 		assert.Equal(t, 2, e2.Len())
 		require.ErrorIs(t, e2.Set(ctx, "c", []byte("v"), 0), ErrFull)

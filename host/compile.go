@@ -277,4 +277,4 @@ func guestLimits() wasmpass.Limits { return wasmpass.DefaultLimits() }
 
 // embeddedLua is the embedded Lua guest, shared by every host of the process so that
 // its rewrite is done once per process.
-var embeddedLua = sync.OnceValue(func() *Guest { return &Guest{wasm: guestWasm} })
+var embeddedLua = sync.OnceValue(func() *Guest { return &Guest{wasm: embeddedGuest(luaGuest)} })

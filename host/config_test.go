@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -75,9 +76,10 @@ func TestRunLimitsChecked(t *testing.T) {
 		{Module: "m", Source: []byte("return"), MemoryLimit: 100 << 30},
 	} {
 		err := h.Run(context.Background(), s)
-		var ce *host.ConfigError
-		require.ErrorAs(t, err, &ce, "%+v", s)
-		assert.Contains(t, ce.Msg, "out of range")
+		var e *host.Error // Run's one error type
+		require.ErrorAs(t, err, &e, "%+v", s)
+		assert.Equal(t, abi.Invalid, e.Kind)
+		assert.Contains(t, e.Message, "out of range")
 	}
 	_, err := host.New(context.Background(), host.DefaultConfig(), host.WithMemoryLimit(1<<20))
 	assert.ErrorContains(t, err, "memory_limit 1MiB is out of range")

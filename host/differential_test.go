@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmkv/wasmkv/abi"
 	"github.com/wasmkv/wasmkv/engine"
-	"github.com/wasmkv/wasmkv/govalue"
 	"github.com/wasmkv/wasmkv/host"
 )
 
@@ -129,7 +129,7 @@ type differentialOutcome struct {
 
 // runDifferential runs the scripts in order on h and returns their outcomes and every
 // store's entries afterwards.
-func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[string][]engine.Entry) {
+func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[string][]host.Entry) {
 	ctx := context.Background()
 	outcomes := make([]differentialOutcome, len(differentialScripts))
 	for i, s := range differentialScripts {
@@ -141,14 +141,19 @@ func runDifferential(t *testing.T, h *host.Host) ([]differentialOutcome, map[str
 			outcomes[i].err = fmt.Sprintf("%T %v", err, err)
 		}
 	}
-	stores := map[string][]engine.Entry{}
+	stores := map[string][]host.Entry{}
 	for _, id := range []string{"app:cache", "app:small", "app:lru"} {
 		s, ok := h.Store(id)
 		require.True(t, ok, id)
-		page, err := s.Engine().List(ctx, engine.ListOptions{Limit: 10000})
-		require.NoError(t, err)
-		require.False(t, page.HasMore)
-		stores[id] = page.Items
+		for after := ""; ; {
+			page, err := s.List(ctx, host.ListOptions{After: after, Limit: abi.MaxListLimit})
+			require.NoError(t, err)
+			stores[id] = append(stores[id], page.Items...)
+			if !page.HasMore {
+				break
+			}
+			after = page.Cursor
+		}
 	}
 	return outcomes, stores
 }
@@ -172,7 +177,7 @@ func testDifferentialEngines(t *testing.T, guest string) {
 	var (
 		wg                     sync.WaitGroup
 		interpOut, compOut     []differentialOutcome
-		interpStore, compStore map[string][]engine.Entry
+		interpStore, compStore map[string][]host.Entry
 	)
 	start := time.Now()
 	interp := newDiffHost(host.WithInterpreter())
@@ -229,13 +234,13 @@ func TestDifferentialGuests(t *testing.T) {
 }
 
 // decodedEntries is the stores' entries with their values decoded.
-func decodedEntries(t *testing.T, stores map[string][]engine.Entry) map[string][]any {
+func decodedEntries(t *testing.T, stores map[string][]host.Entry) map[string][]any {
 	out := map[string][]any{}
 	for id, entries := range stores {
 		for _, e := range entries {
 			var v any
-			require.NoError(t, govalue.Unmarshal(e.Value, &v))
-			out[id] = append(out[id], []any{e.Key, v, e.Version, e.ExpiresAt})
+			require.NoError(t, e.Decode(&v))
+			out[id] = append(out[id], []any{e.Key, v, e.Version, e.TTL})
 		}
 	}
 	return out
@@ -259,6 +264,6 @@ var guestDifferences = map[[2]string]string{
 	{"errors", `4 false " bad argument #1 to main chunk (string expected, got nil)"`}: `4 false "bad argument #1 to '?' (string expected, got no value)"`,
 	// A run's error: gopher-lua adds a stack traceback; the syntax errors are worded
 	// by each parser.
-	{"failure", "*host.RunError Unknown: diff.lua:18: the script fails\nstack traceback:\n\t[G]: in function 'error'\n\tdiff.lua:18: in main chunk\n\t[G]: ?"}: "*host.RunError Unknown: diff.lua:18: the script fails",
-	{"syntax error", "*host.RunError Invalid: diff.lua line:16(column:11) near '=':   syntax error\n"}:                                                         "*host.RunError Invalid: diff.lua:16: unexpected symbol near '='",
+	{"failure", "*abi.Error Unknown: diff.lua:18: the script fails\nstack traceback:\n\t[G]: in function 'error'\n\tdiff.lua:18: in main chunk\n\t[G]: ?"}: "*abi.Error Unknown: diff.lua:18: the script fails",
+	{"syntax error", "*abi.Error Invalid: diff.lua line:16(column:11) near '=':   syntax error\n"}:                                                         "*abi.Error Invalid: diff.lua:16: unexpected symbol near '='",
 }

@@ -1,10 +1,17 @@
 package host
 
 import (
-	_ "embed"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/binary"
 	"fmt"
+	"io/fs"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -13,10 +20,84 @@ import (
 	"github.com/wasmkv/wasmkv/wasmpass"
 )
 
-// guestWasm is the Lua guest, built by `make guest` from ./guest.
+// guestFiles are the guests this package embeds, each NAME.wasm.gz the gzip of a
+// NAME.wasm that `make guest` builds from the repository's sources. They are committed,
+// so that a program importing this package builds with the Go toolchain alone, and
+// `make guest-check` (run by CI) proves each equals what the sources build.
 //
-//go:embed guest.wasm
-var guestWasm []byte
+//go:embed *.wasm.gz
+var guestFiles embed.FS
+
+// luaGuest is the file of the Lua guest, built from ./guest.
+const luaGuest = "guest.wasm"
+
+// embedded holds one decompressed guest per name, decompressed on first use and kept
+// for the life of the process.
+var embedded = func() map[string]func() ([]byte, error) {
+	m := map[string]func() ([]byte, error){}
+	names, _ := fs.Glob(guestFiles, "*.wasm.gz")
+	for _, gz := range names {
+		m[strings.TrimSuffix(gz, ".gz")] = sync.OnceValues(func() ([]byte, error) {
+			data, _ := guestFiles.ReadFile(gz)
+			wasm, err := gunzip(data)
+			if err != nil {
+				return nil, fmt.Errorf("host: embedded %s: %w", gz, err)
+			}
+			return wasm, nil
+		})
+	}
+	return m
+}()
+
+// gunzip decompresses one gzip member into a buffer sized from its trailer, which
+// records the decompressed size (mod 2^32; our guests are far smaller).
+func gunzip(data []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	var size uint32
+	if len(data) >= 4 {
+		size = binary.LittleEndian.Uint32(data[len(data)-4:])
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, int(size)+bytes.MinRead))
+	if _, err := buf.ReadFrom(zr); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// embeddedGuest returns the decompressed guest of that file name. A guest that fails to
+// decompress is a corrupt build of this package, so it panics.
+func embeddedGuest(name string) []byte {
+	get, ok := embedded[name]
+	if !ok {
+		panic("host: no embedded guest " + name)
+	}
+	wasm, err := get()
+	if err != nil {
+		panic(err)
+	}
+	return wasm
+}
+
+// EmbeddedGuest describes one guest module built into this package.
+type EmbeddedGuest struct {
+	Name   string // the file name, e.g. "guest.wasm" (the Lua guest)
+	Size   int    // bytes, decompressed
+	SHA256 string // hex digest of the module, as sha256sum prints it for `make guest`'s build
+}
+
+// EmbeddedGuests lists the guest modules built into this package, by name: what a
+// binary runs, for `wasmkv version` and bug reports.
+func EmbeddedGuests() []EmbeddedGuest {
+	var out []EmbeddedGuest
+	for _, name := range slices.Sorted(maps.Keys(embedded)) {
+		wasm := embeddedGuest(name)
+		out = append(out, EmbeddedGuest{Name: name, Size: len(wasm), SHA256: fmt.Sprintf("%x", sha256.Sum256(wasm))})
+	}
+	return out
+}
 
 // hostFuncs are the functions of abi.ModuleName with their wasm signatures.
 var hostFuncs = map[string]struct{ params, results []api.ValueType }{

@@ -41,7 +41,6 @@ type Host struct {
 	created, reused, discarded atomic.Uint64
 	recycled                   atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
-	builtin                    builtinGuests
 }
 
 type options struct {

@@ -2,14 +2,10 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/wasmkv/wasmkv/abi"
-	"github.com/wasmkv/wasmkv/engine"
 	"github.com/wasmkv/wasmkv/policy"
 )
 
@@ -164,12 +160,14 @@ func (inst *instance) keyOp(ctx context.Context, req *abi.Request, resp *abi.Res
 		if e := abi.CheckValue(req.Value, s.maxValueBytes); e != nil {
 			return e
 		}
-		if req.Op == abi.OpPut && req.OnlyIfAbsent && req.IfVersion != nil {
-			return abi.NewError(abi.Invalid, "only_if_absent and if_version cannot be used together")
+		if req.Op == abi.OpPut {
+			if e := checkPut(req.OnlyIfAbsent, req.IfVersion); e != nil {
+				return e
+			}
 		}
 	case abi.OpIncr:
-		if math.IsNaN(req.Delta) || math.IsInf(req.Delta, 0) {
-			return abi.NewError(abi.Invalid, "delta must be a finite number")
+		if e := checkDelta(req.Delta); e != nil {
+			return e
 		}
 	}
 	key := string(req.Key)
@@ -200,105 +198,25 @@ func (inst *instance) keyOp(ctx context.Context, req *abi.Request, resp *abi.Res
 			if !ok {
 				return abi.NewError(abi.NotFound, fmt.Sprintf("key %s not found", quoteKey(key)))
 			}
-			resp.Entry = inst.host.entry(ent)
+			resp.Entry = s.wireEntry(ent)
 		}
 	case abi.OpPut:
-		return inst.put(ctx, s, key, req, ttl, resp)
+		ent, e := s.put(ctx, key, req.Value, ttl, req.OnlyIfAbsent, req.IfVersion)
+		if e != nil {
+			return e
+		}
+		resp.Entry = s.wireEntry(ent)
 	case abi.OpIncr:
-		return inst.incr(ctx, s, key, req.Delta, ttl, resp)
+		n, e := s.incr(ctx, key, req.Delta, ttl)
+		if e != nil {
+			return e
+		}
+		resp.Value = abi.EncodeNumber(n)
 	}
 	if err != nil {
 		return engineError(err)
 	}
 	return nil
-}
-
-func (inst *instance) put(ctx context.Context, s *Store, key string, req *abi.Request, ttl time.Duration, resp *abi.Response) *abi.Error {
-	opts := engine.PutOptions{TTL: ttl, OnlyIfAbsent: req.OnlyIfAbsent}
-	if req.IfVersion != nil {
-		v, err := strconv.ParseUint(*req.IfVersion, 10, 64)
-		if err != nil {
-			// No write ever had this version, so it cannot match.
-			return errConflict(key)
-		}
-		opts.IfVersion, opts.HasIfVersion = v, true
-	}
-	ent, err := s.engine.Put(ctx, key, req.Value, opts)
-	switch {
-	case errors.Is(err, engine.ErrExists):
-		return abi.NewError(abi.AlreadyExists, fmt.Sprintf("key %s already exists", quoteKey(key)))
-	case errors.Is(err, engine.ErrConflict):
-		return errConflict(key)
-	case err != nil:
-		return engineError(err)
-	}
-	resp.Entry = inst.host.entry(ent)
-	return nil
-}
-
-// errConflict is a failed if_version. It is retryable: the caller re-reads and tries again.
-func errConflict(key string) *abi.Error {
-	e := abi.NewError(abi.Conflict, fmt.Sprintf("key %s does not have the expected version", quoteKey(key)))
-	e.Retryable = true
-	return e
-}
-
-// errOverflow is an incr whose result is too large for a number: the value stays.
-type errOverflow struct{}
-
-func (errOverflow) Error() string { return "overflow" }
-
-// errNotNumber is returned from the incr mutation to leave the value untouched.
-type errNotNumber struct{ key string }
-
-func (e errNotNumber) Error() string { return "not a number" }
-
-func (inst *instance) incr(ctx context.Context, s *Store, key string, delta float64, ttl time.Duration, resp *abi.Response) *abi.Error {
-	clock := inst.host.opts.clock
-	var result float64
-	_, err := s.engine.Update(ctx, key, func(cur engine.Entry, exists bool) ([]byte, time.Duration, error) {
-		if !exists {
-			result = delta
-			return abi.EncodeNumber(result), ttl, nil
-		}
-		n, ok := abi.DecodeNumber(cur.Value)
-		if !ok {
-			return nil, 0, errNotNumber{key}
-		}
-		result = n + delta
-		if math.IsInf(result, 0) {
-			return nil, 0, errOverflow{}
-		}
-		// An existing key keeps its expiry; opts.ttl only applies to a new key.
-		keep := time.Duration(0)
-		if !cur.ExpiresAt.IsZero() {
-			// At least 1 ms: a key that expires as we write must not become permanent.
-			keep = max(cur.ExpiresAt.Sub(clock.Now()), time.Millisecond)
-		}
-		return abi.EncodeNumber(result), keep, nil
-	})
-	var nn errNotNumber
-	var of errOverflow
-	switch {
-	case errors.As(err, &nn):
-		return abi.NewError(abi.Invalid, fmt.Sprintf("value of key %s is not a number", quoteKey(key)))
-	case errors.As(err, &of):
-		return abi.NewError(abi.Invalid, fmt.Sprintf("incr of key %s by %v would overflow to infinity", quoteKey(key), delta))
-	case err != nil:
-		return engineError(err)
-	}
-	resp.Value = abi.EncodeNumber(result)
-	return nil
-}
-
-// entry converts an engine entry for the wire, with the ttl remaining now.
-func (h *Host) entry(e engine.Entry) *abi.Entry {
-	out := &abi.Entry{Key: []byte(e.Key), Value: e.Value, Version: strconv.FormatUint(e.Version, 10)}
-	if !e.ExpiresAt.IsZero() {
-		ms := max(e.ExpiresAt.Sub(h.opts.clock.Now()).Milliseconds(), 1)
-		out.TTL = &ms
-	}
-	return out
 }
 
 // list is store.key.list. The checks run as for key operations: released store,
@@ -308,33 +226,24 @@ func (inst *instance) list(ctx context.Context, req *abi.Request, resp *abi.Resp
 	if e != nil {
 		return e
 	}
-	limit := req.Limit
-	switch {
-	case limit == 0:
-		limit = abi.DefaultListLimit
-	case limit < 0 || limit > abi.MaxListLimit:
-		return abi.NewError(abi.Invalid, fmt.Sprintf("limit %d is out of range (1 to %d)", limit, abi.MaxListLimit))
-	}
-	if len(req.Prefix) > s.maxKeyBytes || len(req.After) > s.maxKeyBytes {
-		return abi.NewError(abi.Invalid, fmt.Sprintf("prefix and cursor must be at most max_key_bytes %d", s.maxKeyBytes))
+	limit, e := s.checkList(req.Prefix, req.After, req.Limit)
+	if e != nil {
+		return e
 	}
 	prefix := string(req.Prefix)
 	if e := inst.authorize(policy.Request{Action: policy.ActionKeyList, Resource: s.id, Prefix: prefix}); e != nil {
 		return e
 	}
-	page, err := s.engine.List(ctx, engine.ListOptions{Prefix: prefix, After: string(req.After), Limit: int(limit)})
-	if err != nil {
-		return engineError(err)
+	items, more, e := s.list(ctx, prefix, string(req.After), limit)
+	if e != nil {
+		return e
 	}
-	out := &abi.Page{Items: make([]abi.Entry, 0, len(page.Items)), Cursor: req.After, More: page.HasMore}
-	size := 0
-	for i, it := range page.Items {
-		if size += len(it.Key) + len(it.Value); size > abi.MaxPageBytes && i > 0 {
-			out.More = true // the rest comes on the next page
-			break
-		}
-		out.Items = append(out.Items, *inst.host.entry(it))
-		out.Cursor = out.Items[len(out.Items)-1].Key
+	out := &abi.Page{Items: make([]abi.Entry, len(items)), Cursor: req.After, More: more}
+	for i, it := range items {
+		out.Items[i] = *s.wireEntry(it)
+	}
+	if len(items) > 0 {
+		out.Cursor = out.Items[len(items)-1].Key
 	}
 	resp.Page = out
 	return nil
@@ -349,9 +258,8 @@ func (inst *instance) info(req *abi.Request, resp *abi.Response) *abi.Error {
 	if e := inst.authorize(policy.Request{Action: policy.ActionStoreInfo, Resource: s.id}); e != nil {
 		return e
 	}
-	i := s.engine.Info()
-	resp.Info = &abi.Info{ID: s.id, Backend: i.Backend, Consistency: i.Consistency, Durable: i.Durable,
-		List: i.List, Versioned: i.Versioned, ConditionalPut: i.ConditionalPut, TTL: i.TTL}
+	i := s.Info()
+	resp.Info = &i
 	return nil
 }
 

@@ -1,11 +1,7 @@
 package host
 
 import (
-	"bytes"
-	"compress/gzip"
-	_ "embed"
 	"fmt"
-	"io"
 	"sync"
 )
 
@@ -19,10 +15,13 @@ const (
 	GuestPucLua = "puc-lua"
 )
 
-// pucLuaGz is the PUC Lua guest, built by `make puclua` and committed gzipped.
-//
-//go:embed puclua.wasm.gz
-var pucLuaGz []byte
+// pucLuaGuest is the file of the PUC Lua guest, built by `make puclua` and committed
+// gzipped (host/puclua.wasm.gz, embedded with the others by guest.go).
+const pucLuaGuest = "puclua.wasm"
+
+// embeddedPucLua is the PUC Lua guest, decompressed on first use and shared by every
+// host of the process, as embeddedLua is.
+var embeddedPucLua = sync.OnceValue(func() *Guest { return &Guest{wasm: embeddedGuest(pucLuaGuest)} })
 
 // WithDefaultGuest sets the Lua guest of modules whose config names none: GuestGopherLua
 // (the default) or GuestPucLua.
@@ -37,18 +36,11 @@ func checkGuestName(name string) error {
 	return fmt.Errorf("unknown guest %q (%s, %s)", name, GuestGopherLua, GuestPucLua)
 }
 
-// builtinGuests holds the PUC Lua guest, decompressed on first use.
-type builtinGuests struct {
-	once sync.Once
-	puc  *Guest
-	err  error
-}
-
 // guestFor returns the Lua guest of a run: the one named, else the module config's, else
 // the host's default.
 func (h *Host) guestFor(module, name string) (*Guest, error) {
 	if err := checkGuestName(name); err != nil {
-		return nil, fmt.Errorf("host: %w", err)
+		return nil, configErrorf("%v", err) // Run reports it as Invalid
 	}
 	if name == "" {
 		name = h.cfg.Modules[module].Guest
@@ -59,18 +51,5 @@ func (h *Host) guestFor(module, name string) (*Guest, error) {
 	if name != GuestPucLua {
 		return h.lua, nil
 	}
-	h.builtin.once.Do(func() {
-		zr, err := gzip.NewReader(bytes.NewReader(pucLuaGz))
-		if err != nil {
-			h.builtin.err = fmt.Errorf("host: the embedded puc-lua guest: %w", err)
-			return
-		}
-		wasm, err := io.ReadAll(zr)
-		if err != nil {
-			h.builtin.err = fmt.Errorf("host: the embedded puc-lua guest: %w", err)
-			return
-		}
-		h.builtin.puc = &Guest{wasm: wasm}
-	})
-	return h.builtin.puc, h.builtin.err
+	return embeddedPucLua(), nil
 }

@@ -1,10 +1,7 @@
 package host
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,11 +22,7 @@ func TestEmbeddingLoadsPucLua(t *testing.T) {
 	e, err := Instantiate(ctx, r, cfg, WithCompilationCacheDir(""))
 	require.NoError(t, err)
 	defer e.Close(ctx)
-	zr, err := gzip.NewReader(bytes.NewReader(pucLuaGz))
-	require.NoError(t, err)
-	wasm, err := io.ReadAll(zr)
-	require.NoError(t, err)
-	mod, err := r.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName("embedded").WithStartFunctions("_initialize"))
+	mod, err := r.InstantiateWithConfig(ctx, embeddedGuest(pucLuaGuest), wazero.NewModuleConfig().WithName("embedded").WithStartFunctions("_initialize"))
 	require.NoError(t, err)
 	_, err = mod.ExportedFunction("run").Call(ctx)
 	require.NoError(t, err)

@@ -299,7 +299,7 @@ func TestStoredBytesNeverBreakTheGuest(t *testing.T) {
 		for g, h := range hosts {
 			s, ok := h.Store("app:cache")
 			require.True(t, ok)
-			require.NoError(t, s.Engine().Set(context.Background(), key, []byte(raw), 0))
+			require.NoError(t, host.StoreEngine(s).Set(context.Background(), key, []byte(raw), 0))
 			out, err := runLua(t, h, fmt.Sprintf(`local v, err = require("store").get("app:cache"):get(%q)
 if err then print(err:kind()) else print(type(v)) end`, key))
 			require.NoError(t, err, "%s: %q", g, raw)

@@ -61,24 +61,14 @@ func (h *Host) limits(s *Script) (timeout time.Duration, memory, output ByteSize
 	return timeout, pick(s.MemoryLimit, mc.MemoryLimit, h.opts.memory), pick(s.OutputLimit, mc.OutputLimit, DefaultOutputLimit)
 }
 
-// RunError is a run that failed: the script raised or returned an error, or the host
-// stopped it. Kind is Timeout when the timeout was hit and Canceled when ctx was.
-type RunError struct {
-	Kind      abi.Kind
-	Message   string
-	Retryable bool
-}
+// RunError is Error, the one error type, under the name that runs' errors had first: a
+// run that failed because the script raised or returned an error, or the host stopped it.
+type RunError = Error
 
-// Error returns "<Kind>: <message>".
-func (e *RunError) Error() string { return string(e.Kind) + ": " + e.Message }
+func runError(e *abi.Error) *RunError { return e }
 
-func runError(e *abi.Error) *RunError {
-	return &RunError{Kind: e.Kind, Message: e.Message, Retryable: e.Retryable}
-}
-
-// Run runs a script in a new sandboxed instance and waits for it to finish. A script
-// failure is a *RunError; any other error means the run could not start.
-func (h *Host) Run(ctx context.Context, s Script) error {
+// run is Run, before the errors of starting a run are given kinds.
+func (h *Host) run(ctx context.Context, s Script) error {
 	if s.Module == "" {
 		return errors.New("host: a script needs a module name")
 	}

@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -97,7 +103,8 @@ policies:
 		{"missing config file exits 2", []string{"run", "--config", filepath.Join(dir, "nope.yaml"), "../../examples/hello.lua"}, 2,
 			"", []string{"nope.yaml"}, false},
 		{"missing script exits 2", []string{"run", filepath.Join(dir, "nope.lua")}, 2, "", []string{"nope.lua"}, false},
-		{"no command exits 2", []string{}, 2, "", []string{"usage:"}, false},
+		{"no command exits 2", []string{}, 2, "", []string{"usage:", "wasmkv run", "wasmkv version", "wasmkv help"}, false},
+		{"unknown command exits 2", []string{"frob"}, 2, "", []string{`unknown command "frob"`, "usage:"}, false},
 		{"unknown flag exits 2", []string{"run", "--frobnicate", "x.lua"}, 2, "", []string{"frobnicate"}, false},
 		{"no file exits 2", []string{"run"}, 2, "", []string{"usage:"}, false},
 		// The limit flags are checked by the ranges of the config's limits, before any run.
@@ -149,7 +156,7 @@ policies:
 func testCLICase(t *testing.T, name string, args []string, wantCode int, wantStdout string, stderrHas []string, stderrNone bool) {
 	t.Run(name, func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), args, &stdout, &stderr)
+		code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
 		assert.Equal(t, wantCode, code, "stderr: %s", stderr.String())
 		assert.Equal(t, wantStdout, stdout.String())
 		for _, s := range stderrHas {
@@ -178,9 +185,104 @@ func TestCLISharedStoreAcrossRuns(t *testing.T) {
 	w := writeFile(t, dir, "w.lua", `local c = require("store").get("app:cache") c:set("shared", "kept")`)
 	r := writeFile(t, dir, "r.lua", `local c = require("store").get("app:cache") print(c:get("shared"))`)
 	var stdout, stderr bytes.Buffer
-	require.Equal(t, 0, run(context.Background(), []string{"run", w}, &stdout, &stderr), stderr.String())
-	require.Equal(t, 0, run(context.Background(), []string{"run", r}, &stdout, &stderr), stderr.String())
+	require.Equal(t, 0, run(context.Background(), []string{"run", w}, nil, &stdout, &stderr), stderr.String())
+	require.Equal(t, 0, run(context.Background(), []string{"run", r}, nil, &stdout, &stderr), stderr.String())
 	assert.Equal(t, "kept\n", stdout.String())
+}
+
+// cli runs the CLI in process with stdin and returns its exit code and output.
+func cli(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestVersion: wasmkv version and --version print the module and Go versions and the
+// sha256 of the embedded Lua guest, which the test computes itself from the committed
+// artifact.
+func TestVersion(t *testing.T) {
+	gz, err := os.ReadFile("../../host/guest.wasm.gz")
+	require.NoError(t, err)
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	require.NoError(t, err)
+	wasm, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	guestLine := fmt.Sprintf("guest guest.wasm sha256:%x %d bytes\n", sha256.Sum256(wasm), len(wasm))
+
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		code, stdout, stderr := cli(t, "", args...)
+		assert.Equal(t, 0, code, args)
+		assert.Empty(t, stderr, args)
+		lines := strings.SplitAfter(stdout, "\n")
+		// A test binary has no module version of its own: (devel) or (unknown).
+		assert.Regexp(t, `^wasmkv \S+ `+runtime.Version()+`( revision [0-9a-f]+)?\n$`, lines[0], args)
+		assert.Contains(t, lines[1:], guestLine, args)
+	}
+	code, _, stderr := cli(t, "", "version", "extra")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "usage: wasmkv version")
+}
+
+// TestHelp: wasmkv help [command] prints to stdout and exits 0; an unknown command is a
+// usage error.
+func TestHelp(t *testing.T) {
+	cases := []struct {
+		args []string
+		has  []string
+	}{
+		{[]string{"help"}, []string{"wasmkv run [flags]", "wasmkv version", "wasmkv help [command]", "Exit codes"}},
+		{[]string{"--help"}, []string{"wasmkv run [flags]", "wasmkv help [command]"}},
+		{[]string{"-h"}, []string{"wasmkv run [flags]"}},
+		{[]string{"help", "run"}, []string{"usage: wasmkv run", "-memory-limit", "-output-limit", "-timeout", "-config", "-module", "reads it from standard input", "124"}},
+		{[]string{"help", "version"}, []string{"usage: wasmkv version", "sha256"}},
+		{[]string{"help", "help"}, []string{"usage: wasmkv help [command]"}},
+	}
+	for _, tc := range cases {
+		code, stdout, stderr := cli(t, "", tc.args...)
+		assert.Equal(t, 0, code, tc.args)
+		assert.Empty(t, stderr, tc.args)
+		for _, s := range tc.has {
+			assert.Contains(t, stdout, s, tc.args)
+		}
+	}
+	code, stdout, stderr := cli(t, "", "run", "-h")
+	assert.Equal(t, 0, code, "asking for help is no error")
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "usage: wasmkv run")
+
+	code, _, stderr = cli(t, "", "help", "frob")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `unknown command "frob"`)
+	code, _, _ = cli(t, "", "help", "run", "extra")
+	assert.Equal(t, 2, code)
+}
+
+// TestRunStdin: wasmkv run - reads the script from stdin, as lua - does: its chunk name
+// is stdin, the module defaults to stdin, and the arguments after - reach it.
+func TestRunStdin(t *testing.T) {
+	code, stdout, stderr := cli(t, `print(select("#", ...), ...) error("boom")`, "run", "-", "a", "b")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "2\ta\tb\n", stdout)
+	assert.Contains(t, stderr, "wasmkv: stdin: Unknown: stdin:1: boom")
+
+	code, stdout, stderr = cli(t, `print(require("store").get("app:cache"):set("k", 1))`, "run", "--module", "web", "-")
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "true\n", stdout)
+
+	// A wasm module on stdin runs as a guest: the raw WAT plugin stores its greeting.
+	code, _, stderr = cli(t, `require("store").get("app:cache"):delete("wat:hello")`, "run", "-")
+	require.Equal(t, 0, code, stderr)
+	wasm, err := os.ReadFile("../../examples/plugin-wat/plugin.wasm")
+	require.NoError(t, err)
+	code, _, stderr = cli(t, string(wasm), "run", "-")
+	assert.Equal(t, 0, code, stderr)
+	code, stdout, stderr = cli(t, `print(require("store").get("app:cache"):get("wat:hello"))`, "run", "-")
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "hello from wat\n", stdout)
+
+	code, _, stderr = cli(t, "", "run", "-")
+	assert.Equal(t, 0, code, "an empty chunk is a valid script, as in lua: %s", stderr)
 }
 
 // TestCLIErrorMessageBounded: a script that raises a 10 MB string writes a bounded
@@ -188,7 +290,7 @@ func TestCLISharedStoreAcrossRuns(t *testing.T) {
 func TestCLIErrorMessageBounded(t *testing.T) {
 	f := writeFile(t, t.TempDir(), "bigerr.lua", `error(string.rep("x", 10000000), 0)`)
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"run", "--output-limit", "1KiB", f}, &stdout, &stderr)
+	code := run(context.Background(), []string{"run", "--output-limit", "1KiB", f}, nil, &stdout, &stderr)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "bigerr: Unknown: xxxx")
 	assert.Contains(t, stderr.String(), "… [truncated, 100000")

@@ -7,9 +7,10 @@
 //     host module to it, as it would add WASI, then runs its own module in it (the raw
 //     WAT guest of examples/plugin-wat), named so that the policy knows who it is.
 //
-// Build the plugins first (make plugins), then, from the repository root:
+// It is a Go module of its own (see go.mod), built as an application would build it.
+// Build the plugins first (make plugins), then:
 //
-//	go run ./examples/embed
+//	cd examples/embed && go run .
 package main
 
 import (
@@ -52,7 +53,7 @@ print("lua write: " .. tostring(err))
 `
 
 func main() {
-	if err := run(context.Background(), os.Stdout, "examples"); err != nil {
+	if err := run(context.Background(), os.Stdout, ".."); err != nil {
 		fmt.Fprintln(os.Stderr, "embed:", err)
 		os.Exit(1)
 	}
