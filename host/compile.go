@@ -153,7 +153,7 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 	// wazero checks the context between functions only when it compiles with several
 	// workers: at least two, so that a compile no caller waits for stops early.
 	cctx := experimental.WithCompilationWorkers(ctx, max(2, runtime.GOMAXPROCS(0)))
-	compiled, err := rt.CompileModule(cctx, wasm)
+	compiled, variant, err := compileGuest(cctx, rt, wasm)
 	if err != nil {
 		rt.Close(context.Background())
 		if ctx.Err() != nil {
@@ -165,7 +165,7 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 		rt.Close(ctx)
 		return nil, err
 	}
-	return &sandbox{rt: rt, guest: compiled}, nil
+	return &sandbox{rt: rt, guest: compiled, variant: variant}, nil
 }
 
 // prepare returns what to compile for mode: the guest rewritten with the countdown

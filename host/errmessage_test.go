@@ -55,7 +55,11 @@ func TestErrorMessagesBounded(t *testing.T) {
 			after := h.PoolStats()
 			assert.Equal(t, before.Discarded, after.Discarded, "the instance was discarded")
 			mustRunAs(t, h, "e", `print("alive")`, "alive")
-			assert.Equal(t, after.Created, h.PoolStats().Created, "the next run needed a new instance")
+			// The next run reuses the instance, unless the run's buffers grew its memory past
+			// what a reset keeps: it is then recycled (issue 12 item 9), which is not a
+			// broken instance.
+			recycled := after.Recycled - before.Recycled
+			assert.Equal(t, after.Created+recycled, h.PoolStats().Created, "the next run needed a new instance")
 		})
 	}
 }

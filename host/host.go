@@ -39,6 +39,7 @@ type Host struct {
 	unloggedDenials            atomic.Uint64 // denials of runs whose summary found no token
 	seq                        atomic.Uint64
 	created, reused, discarded atomic.Uint64
+	recycled                   atomic.Uint64
 	counters                   sync.Map // module name -> *PolicyCounters
 }
 
@@ -51,6 +52,7 @@ type options struct {
 	interp   bool
 	memory   ByteSize
 	preempt  Preemption
+	snapshot snapshotOptions
 	// defaultGuest is the Lua guest of modules whose config names none.
 	defaultGuest string
 	// compileHook, when set, is called before each compile; tests use it to hold one.
@@ -61,8 +63,10 @@ type options struct {
 // sandbox is the guest compiled for one memory limit: wazero applies the limit when it
 // compiles, so each limit in use needs its own runtime and compiled module.
 type sandbox struct {
-	rt    wazero.Runtime
-	guest wazero.CompiledModule
+	rt      wazero.Runtime
+	guest   wazero.CompiledModule
+	variant *variant // how guest differs from the module given, when it is its snapshot variant
+	snapshotState
 }
 
 // Option changes how [New] builds a host.
@@ -126,7 +130,8 @@ func newHost(cfg *Config, opts []Option) (*Host, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	o := options{clock: engine.SystemClock(), logger: slog.Default(), memory: DefaultMemoryLimit, preempt: PreemptCountdown}
+	o := options{clock: engine.SystemClock(), logger: slog.Default(), memory: DefaultMemoryLimit, preempt: PreemptCountdown,
+		snapshot: defaultSnapshotOptions()}
 	if dir, err := os.UserCacheDir(); err == nil {
 		o.cacheDir = filepath.Join(dir, "wasmkv", "wazero")
 	}
@@ -223,6 +228,7 @@ func (h *Host) Close(ctx context.Context) error {
 	var err error
 	for key, sb := range h.sandbox {
 		err = errors.Join(err, sb.rt.Close(ctx))
+		sb.closeSnapshot()
 		delete(h.sandbox, key)
 	}
 	return err

@@ -2,15 +2,14 @@ package host
 
 import (
 	"context"
-	cryptorand "crypto/rand"
 	"fmt"
 	"io"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/wasmkv/wasmkv/abi"
 )
@@ -35,6 +34,7 @@ type pool struct {
 	size        int
 	idleTimeout time.Duration
 	maxPages    uint32
+	lua         bool // a Lua guest, which the snapshot warms up with an empty script
 
 	mu   sync.Mutex
 	idle []*pooled // most recently used last
@@ -43,6 +43,12 @@ type pool struct {
 // pooled is one initialised instance.
 type pooled struct {
 	mod            api.Module
+	mem            experimental.LinearMemory // its memory, as our allocator made it
+	globals        []api.MutableGlobal       // the snapshot variant's mutable globals
+	snap           *poolSnapshot             // what it started from and goes back to; nil if cold
+	scratch        []byte                    // the reset's page-map buffer
+	written        [][2]int                  // the reset's runs of written pages (offset, length)
+	run            api.Function              // the guest's run export, kept between runs
 	stdout, stderr *switchWriter
 	idleSince      time.Time
 }
@@ -54,7 +60,9 @@ type poolKey struct {
 }
 
 // poolFor returns the pool of a module's guest under a memory limit, making it on first use.
-func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory ByteSize) (*pool, error) {
+// lua says g is one of the host's Lua guests (not a guest of LoadGuest), whose snapshot is
+// taken after a warm-up run.
+func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory ByteSize, lua bool) (*pool, error) {
 	sb, err := h.sandboxFor(ctx, g, memory, h.preemption(module))
 	if err != nil {
 		return nil, err
@@ -66,7 +74,7 @@ func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory Byte
 		return p, nil
 	}
 	mc := h.cfg.Modules[module]
-	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages}
+	p := &pool{h: h, sb: sb, module: module, size: mc.PoolSize, idleTimeout: mc.IdleTimeout, maxPages: key.pages, lua: lua}
 	if p.size == 0 {
 		p.size = DefaultPoolSize
 	}
@@ -80,6 +88,12 @@ func (h *Host) poolFor(ctx context.Context, module string, g *Guest, memory Byte
 // take returns an idle instance, or a new one.
 func (p *pool) take(ctx context.Context) (*pooled, error) {
 	p.mu.Lock()
+	// An instance idle past the timeout is closed, not reused.
+	if expired := p.expireLocked(p.h.opts.clock.Now()); len(expired) > 0 {
+		p.mu.Unlock()
+		closeAll(expired)
+		p.mu.Lock()
+	}
 	if n := len(p.idle); n > 0 {
 		pi := p.idle[n-1]
 		// Delete clears the slot it frees: a stale pointer in the backing array would keep
@@ -93,6 +107,15 @@ func (p *pool) take(ctx context.Context) (*pooled, error) {
 	return p.instantiate(ctx)
 }
 
+// runFunc is the instance's run export. It is looked up once: wazero makes a new call
+// engine, with a new stack that then grows by copying, on every lookup.
+func (pi *pooled) runFunc() api.Function {
+	if pi.run == nil {
+		pi.run = pi.mod.ExportedFunction(abi.ExportRun)
+	}
+	return pi.run
+}
+
 // PoolStats counts what the instance pools did.
 type PoolStats struct {
 	// Created counts instances made; Reused counts runs that took an idle instance.
@@ -100,36 +123,67 @@ type PoolStats struct {
 	// Discarded counts instances closed after a run that trapped, timed out, hit a
 	// limit, or left the instance too big to keep.
 	Discarded uint64
+	// Recycled counts instances from a snapshot closed after a normal run because they
+	// could not go back to it (their memory grew); the next run starts a new one.
+	Recycled uint64
 }
 
 // PoolStats returns the host's pool counters so far.
 func (h *Host) PoolStats() PoolStats {
-	return PoolStats{Created: h.created.Load(), Reused: h.reused.Load(), Discarded: h.discarded.Load()}
+	return PoolStats{Created: h.created.Load(), Reused: h.reused.Load(), Discarded: h.discarded.Load(), Recycled: h.recycled.Load()}
 }
 
+// instantiate makes an instance: from the pool's snapshot when there is one, else
+// started cold (the snapshot variant with its data written by the host, or the guest
+// as given), then _initialize.
 func (p *pool) instantiate(ctx context.Context) (*pooled, error) {
-	pi := &pooled{stdout: &switchWriter{}, stderr: &switchWriter{}}
-	mc := wazero.NewModuleConfig().
-		WithName(fmt.Sprintf("%s#%d", p.module, p.h.seq.Add(1))).
-		WithStartFunctions(abi.ExportInitialize).
-		WithRandSource(cryptorand.Reader). // wazero's default is the same in every instance
-		WithStdout(pi.stdout).
-		WithStderr(pi.stderr)
-	mod, err := p.sb.rt.InstantiateModule(ctx, p.sb.guest, mc)
+	s, pi, err := p.snapshotFor(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("host: instantiating guest: %w", err)
+		return nil, err
 	}
-	pi.mod = mod
+	switch {
+	case pi != nil:
+	case s != nil:
+		pi, err = p.fromSnapshot(ctx, s)
+	case p.sb.variant != nil:
+		pi, err = p.coldStart(ctx)
+	default:
+		var alloc *memoryAllocator
+		pi, alloc = p.newPooled()
+		pi.mod, err = p.sb.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), p.sb.guest,
+			p.moduleConfig(pi).WithStartFunctions(abi.ExportInitialize))
+		if err != nil {
+			err = fmt.Errorf("host: instantiating guest: %w", err)
+		}
+		pi.mem = alloc.mem
+	}
+	if err != nil {
+		return nil, err
+	}
 	p.h.created.Add(1)
 	return pi, nil
 }
 
 // put returns an instance after a run; reusable is false for one that must be discarded.
 func (p *pool) put(pi *pooled, reusable bool) {
-	if reusable && pi.mod.Memory() != nil && float64(pi.mod.Memory().Size()/wasmPage) > recycleFraction*float64(p.maxPages) {
+	p.putAfter(pi, reusable, true)
+}
+
+// putAfter returns an instance; ran is false for a new instance that ran nothing yet.
+// An instance from a snapshot goes back to it after each run; one that cannot (its
+// memory grew) is recycled: closed, and the next run starts a new one from the snapshot.
+func (p *pool) putAfter(pi *pooled, reusable, ran bool) {
+	recycled := false
+	switch {
+	case !reusable:
+	case pi.snap != nil && ran:
+		if !pi.snap.resetInstance(pi, p.maxPages) {
+			reusable, recycled = false, true
+		}
+	case memoryOf(pi.mod) != nil && float64(memoryOf(pi.mod).Size()/wasmPage) > recycleFraction*float64(p.maxPages):
 		reusable = false
 	}
-	now := time.Now()
+	now := p.h.opts.clock.Now()
 	p.mu.Lock()
 	var drop []*pooled
 	switch {
@@ -137,7 +191,11 @@ func (p *pool) put(pi *pooled, reusable bool) {
 		pi.idleSince = now
 		p.idle = append(p.idle, pi)
 	case !reusable:
-		p.h.discarded.Add(1)
+		if recycled {
+			p.h.recycled.Add(1)
+		} else {
+			p.h.discarded.Add(1)
+		}
 		fallthrough
 	default:
 		drop = append(drop, pi)
@@ -171,7 +229,7 @@ func (p *pool) prewarm(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		p.put(pi, true)
+		p.putAfter(pi, true, false)
 	}
 }
 
@@ -187,6 +245,10 @@ func (p *pool) drain() {
 func closeAll(ps []*pooled) {
 	for _, pi := range ps {
 		pi.mod.Close(context.Background())
+		if pi.snap != nil {
+			pi.snap.release()
+			pi.snap = nil
+		}
 	}
 }
 
@@ -198,7 +260,7 @@ func (h *Host) Prewarm(ctx context.Context, module string, n int) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.poolFor(ctx, module, g, memory)
+	p, err := h.poolFor(ctx, module, g, memory, true)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (h *Host) run(ctx context.Context, s Script) error {
 			return err
 		}
 	}
-	p, err := h.poolFor(ctx, s.Module, g, memory)
+	p, err := h.poolFor(ctx, s.Module, g, memory, s.Guest == nil)
 	if err != nil {
 		if ctx.Err() != nil { // gave up waiting for the guest to compile
 			return runError(abi.NewError(abi.Canceled, "script canceled before it started: "+context.Cause(ctx).Error()))
@@ -127,7 +127,7 @@ func (h *Host) run(ctx context.Context, s Script) error {
 
 	rctx, cancel := context.WithTimeout(context.WithValue(ctx, instanceKey{}, inst), timeout)
 	rctx, unhurry := hurry(rctx, pi.mod) // see preempt.go
-	_, callErr := pi.mod.ExportedFunction(abi.ExportRun).Call(rctx)
+	_, callErr := pi.runFunc().Call(rctx)
 	unhurry()
 	cancel()
 	inst.logDenialSummary()
