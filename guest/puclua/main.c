@@ -84,6 +84,8 @@ static int setup(lua_State *L) {
 	lua_setfield(L, -2, "store");
 	lua_pushcfunction(L, wasmkv_open_errors_module);
 	lua_setfield(L, -2, "errors");
+	lua_pushcfunction(L, wasmkv_open_json);
+	lua_setfield(L, -2, "json");
 	lua_pop(L, 2);
 
 	wasmkv_open_errors(L);

@@ -11,25 +11,31 @@
 #define MAX_ARRAY_INDEX 67108864.0 /* gopher-lua's MaxArrayIndex, for the padding rule */
 #define MAX_EXACT_INT 9007199254740992.0
 
+int utf8_seq(const unsigned char *s, size_t n) {
+	unsigned c = s[0];
+	size_t len, j;
+	uint32_t cp;
+	if (c < 0x80) return 1;
+	if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+	else return 0;
+	if (n < len) return 0;
+	for (j = 1; j < len; j++) {
+		if ((s[j] & 0xc0) != 0x80) return 0;
+		cp = (cp << 6) | (s[j] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return (int)len;
+}
+
 static int utf8_valid(const unsigned char *s, size_t n) {
 	size_t i = 0;
 	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		uint32_t cp;
-		if (c < 0x80) { i++; continue; }
-		if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-		else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-		else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-		else return 0;
-		if (n - i < len) return 0;
-		for (size_t j = 1; j < len; j++) {
-			if ((s[i + j] & 0xc0) != 0x80) return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return 0;
-		i += len;
+		int len = utf8_seq(s + i, n - i);
+		if (!len) return 0;
+		i += (size_t)len;
 	}
 	return 1;
 }
@@ -298,7 +304,7 @@ static double half_to_double(uint16_t h) {
 	return (h & 0x8000) ? -f : f;
 }
 
-static double float_arg(unsigned ai, uint64_t arg) {
+double float_arg(unsigned ai, uint64_t arg) {
 	if (ai == 25) return half_to_double((uint16_t)arg);
 	if (ai == 26) { uint32_t u = (uint32_t)arg; float f; memcpy(&f, &u, 4); return f; }
 	{ double f; memcpy(&f, &arg, 8); return f; }

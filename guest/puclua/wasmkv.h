@@ -110,5 +110,10 @@ int value_encode(lua_State *L, int idx, wbuf *b, size_t limit, char *msg, size_t
 #define MAX_REQUEST_BYTES (16u << 20) /* abi.MaxRequestBytes */
 /* decode pushes the value, or returns 0 with a message in msg. */
 int value_decode(lua_State *L, span v, char *msg, size_t msgcap);
+/* Helpers of value.c that json.c shares: the length of the valid UTF-8 sequence at s
+ * (n >= 1 bytes), or 0; a CBOR float's value from its head (ai 25, 26 or 27). */
+int utf8_seq(const unsigned char *s, size_t n);
+double float_arg(unsigned ai, uint64_t arg);
+int wasmkv_open_json(lua_State *L);
 
 #endif
