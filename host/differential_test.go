@@ -120,6 +120,26 @@ error("the script fails")`},
 local errors = require("errors")
 return nil, errors.new(errors.CONFLICT, "returned on purpose")`},
 	{"syntax error", `local x = = 1`},
+	// json prints JSON text, not Lua numbers, and encodes no table of two or more
+	// members: both guests write JSON numbers alike, but members in table order.
+	{"json", `
+local json = require("json")
+print(json.encode({1, 2.5, -3, "x", true, {false}, {}, {k = {[1.5] = "a"}}, {[2^60] = 1}, {[-3] = "n"}}))
+print(json.encode({0.1, 1/3, 2^53, 2^53 + 2, 2^60, 1e21, 1e-7, 123456.5, 1234567.5, -0.0, 5e-324, 1.7976931348623157e308}))
+print(json.encode("tab\tquote\"back\\slash<&>\1 \195\169 \226\128\168"))
+local v = json.decode('{"a":[1,2.5e3,"s\\u00e9\\ud83d\\ude00",true,false,null,{"b":null}],"n":-0.125}')
+print(json.encode(v.a[1]), json.encode(v.a[2]), json.encode(v.a[3]), v.a[4], v.a[5], v.a[6], json.encode(v.a[7]), json.encode(v.n))
+for _, s in ipairs({'{"a":1,"a":2}', '[1,]', '"\\ud800"', '9007199254740993', '1e400', '\239\187\191{}', '{"a" 1}', string.rep("[", 33) .. string.rep("]", 33)}) do
+  local r, err = json.decode(s)
+  print(r, err:kind(), err:message())
+end
+local t = {}
+t.self = t
+for _, x in ipairs({{f = print}, t, {x = 0/0}, {y = {1/0}}, {b = "\255"}, {["k\n\"\195\169"] = {-1/0}}}) do
+  local r, err = json.encode(x)
+  print(r, err:kind(), err:message())
+end
+print(pcall(json.decode, 12))`},
 }
 
 // differentialOutcome is what one script did: its output and how its run ended.
@@ -217,6 +237,9 @@ func TestDifferentialGuests(t *testing.T) {
 	// Maps are written in table order, which differs: compare values, not bytes.
 	assert.Equal(t, decodedEntries(t, gopherStore), decodedEntries(t, pucStore), "stores: gopher-lua (expected) vs puc-lua (actual)")
 	assert.NotEmpty(t, gopherStore["app:cache"])
+	// The json script ran to its end on both, not to the same early failure.
+	assert.Contains(t, gopherOut[len(gopherOut)-1].out, "1.2345675e+06")
+	assert.Contains(t, gopherOut[len(gopherOut)-1].out, "(string expected, got number)")
 	for i, s := range differentialScripts {
 		lines := strings.Split(gopherOut[i].out, "\n")
 		for j, l := range lines {
