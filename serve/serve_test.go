@@ -507,7 +507,7 @@ func TestDrainTimeout(t *testing.T) {
 	require.NoError(t, s.Close(context.Background()))
 }
 
-// The same handler contract holds on the PUC Lua guest (which has no json module).
+// The same handler contract holds on the PUC Lua guest, json module included.
 func TestPucLuaGuest(t *testing.T) {
 	_, ts, _ := start(t, files(t, `
 stores:
@@ -518,7 +518,16 @@ modules:
   c.h: {guest: puc-lua}
 routes:
   - {method: POST, path: "/c/{id}", module: c.h, script: h.lua}
-`, map[string]string{"h.lua": `local req = ...
+  - {method: PUT, path: "/j/{id}", module: c.h, script: j.lua}
+`, map[string]string{"j.lua": `local json = require("json")
+		local req = ...
+		local doc, err = json.decode(req.body)
+		if err then return nil, err end
+		local app = assert(require("store").get("app"))
+		assert(app:set("doc:" .. req.params.id, doc))
+		return {status = 200, headers = {["content-type"] = "application/json"},
+			body = assert(json.encode({id = req.params.id, doc = app:get("doc:" .. req.params.id)}))}`,
+		"h.lua": `local req = ...
 		if req.query.fail then return nil, errors.new(req.query.fail[1], "secret") end
 		if req.query.raise then error("secret") end
 		local app = assert(require("store").get("app"))
@@ -535,4 +544,23 @@ routes:
 	a = do(t, "POST", ts.URL+"/c/7?raise=1", "")
 	assert.Equal(t, 500, a.code)
 	assert.NotContains(t, a.body, "secret")
+
+	a = do(t, "PUT", ts.URL+"/j/d1", `{"tags": ["x", "y"], "n": 2.5, "u": "\u00e9<"}`)
+	require.Equal(t, 200, a.code, a.body)
+	assert.Equal(t, "application/json", a.header.Get("Content-Type"))
+	var got struct {
+		ID  string `json:"id"`
+		Doc struct {
+			Tags []string `json:"tags"`
+			N    float64  `json:"n"`
+			U    string   `json:"u"`
+		} `json:"doc"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(a.body), &got), a.body)
+	assert.Equal(t, "d1", got.ID)
+	assert.Equal(t, []string{"x", "y"}, got.Doc.Tags)
+	assert.Equal(t, 2.5, got.Doc.N)
+	assert.Equal(t, "é<", got.Doc.U)
+	assert.Contains(t, a.body, `\u003c`, "< is escaped for HTML")
+	assert.Equal(t, 400, do(t, "PUT", ts.URL+"/j/d2", `{"a":1,"a":2}`).code, "a duplicate key is Invalid")
 }
