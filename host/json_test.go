@@ -37,6 +37,9 @@ var jsonModuleCases = []string{
 	`local s, err = json.encode({b = "\255"}); assert(s == nil and err:message():find("UTF%-8"), tostring(err))`,
 	`local d = {}; local c = d; for i = 1, 40 do c[1] = {}; c = c[1] end; local s, err = json.encode(d); assert(s == nil and err:message():find("deep"), tostring(err))`,
 	`local t = {x = 1}; t[2000000] = 2; local s, err = json.encode(t); assert(s == nil and err:message():find("too sparse"), tostring(err))`,
+	// both directions stop at the ABI's request limit, 16 MiB
+	`local s, err = json.encode({string.rep("<", 3e6)}); assert(s == nil and err:message() == "json.encode: result larger than 16777216 bytes", tostring(err))`,
+	`local s, err = json.decode(string.rep(" ", 16 * 2^20 + 1)); assert(s == nil and err:message() == "json.decode: input larger than 16777216 bytes", tostring(err))`,
 	// decode: values and structure
 	`local v = json.decode('{"a": [1, 2.5, "x", true, false], "b": {"c": null}}'); assert(v.a[1] == 1 and v.a[2] == 2.5 and v.a[3] == "x" and v.a[4] == true and v.a[5] == false and next(v.b) == nil)`,
 	`assert(json.decode(' 12 ') == 12)`,
