@@ -279,6 +279,12 @@ static int tvalue(transcoder *t) {
 	return tfail(t, "unexpected CBOR");
 }
 
+/* release_cbor frees the intermediate after a large value: it would otherwise count
+ * against the instance's memory for good. */
+static void release_cbor(void) {
+	if (cbor.cap > (64u << 10)) { free(cbor.p); memset(&cbor, 0, sizeof cbor); }
+}
+
 static int json_encode(lua_State *L) {
 	static transcoder t; /* large: kept off the C stack */
 	luaL_Buffer b;
@@ -287,8 +293,10 @@ static int json_encode(lua_State *L) {
 	wb_reset(&cbor);
 	memset(&t, 0, sizeof t);
 	strcpy(t.msg, "json.encode: ");
-	if (!value_encode(L, 1, &cbor, 0, t.msg + strlen(t.msg), sizeof t.msg - strlen(t.msg)))
+	if (!value_encode(L, 1, &cbor, 0, t.msg + strlen(t.msg), sizeof t.msg - strlen(t.msg))) {
+		release_cbor();
 		return json_failure(L, t.msg);
+	}
 	if (cbor.oom) {
 		/* raise Lua's own memory error: a block that passes Lua's size check but no allocator gives */
 		lua_newuserdata(L, (size_t)-1 - 4096);
@@ -304,7 +312,7 @@ static int json_encode(lua_State *L) {
 		snprintf(t.msg, sizeof t.msg, "json.encode: result larger than %u bytes", MAX_JSON_BYTES);
 		ok = 0;
 	}
-	if (cbor.cap > (64u << 10)) { free(cbor.p); memset(&cbor, 0, sizeof cbor); }
+	release_cbor();
 	if (!ok) {
 		lua_settop(L, top);
 		return json_failure(L, t.msg);
