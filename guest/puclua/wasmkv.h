@@ -1,6 +1,6 @@
 /* The wasmkv PUC Lua guest: shared declarations. The guest speaks the ABI of
  * docs/abi.md (wasmkv_v1 call/take, one CBOR map per message) and gives Lua scripts
- * the same store and errors modules as the gopher-lua guest (the Go files of guest/ in the repository). */
+ * the same store, errors and json modules as the gopher-lua guest (the Go files of guest/ in the repository). */
 #ifndef WASMKV_H
 #define WASMKV_H
 
