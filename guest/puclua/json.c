@@ -86,17 +86,50 @@ static void append_quoted(char *dst, size_t cap, const char *s, size_t n) {
 
 /* format_number writes f (finite) as Go's strconv.FormatFloat(f, 'g', -1, 64) does: the
  * shortest digits that read back as f, in exponent form when the exponent is below -4
- * or at least 6. */
+ * or at least 6. Of the decimals with the fewest digits that read back as f, the
+ * correctly rounded one may not be among them (at a power of two the interval around f
+ * is lopsided), so its two neighbours are tried too, as Go's shortest form finds them. */
 static void format_number(char *out, size_t cap, double f) {
-	char e[40];
-	int prec, exp;
-	for (prec = 0; prec < 17; prec++) {
-		snprintf(e, sizeof e, "%.*e", prec, f);
-		if (strtod(e, NULL) == f) break;
+	char e[48], digits[24];
+	int prec, exp = 0, nd = 0, i, o = 0;
+	uint64_t d = 0;
+	if (f == 0) { snprintf(out, cap, "0"); return; }
+	for (prec = 0; prec <= 16; prec++) {
+		const char *p;
+		snprintf(e, sizeof e, "%.*e", prec, fabs(f));
+		exp = atoi(strchr(e, 'e') + 1);
+		for (d = 0, p = e; *p != 'e'; p++)
+			if (*p != '.') d = d * 10 + (uint64_t)(*p - '0');
+		if (strtod(e, NULL) == fabs(f)) break;
+		if (prec == 16) break;
+		for (i = 0; i < 2; i++) {
+			uint64_t c = i == 0 ? d + 1 : d - 1;
+			snprintf(e, sizeof e, "%llue%d", (unsigned long long)c, exp - prec);
+			if (strtod(e, NULL) == fabs(f)) { d = c; break; }
+		}
+		if (i < 2) break;
 	}
-	exp = atoi(strchr(e, 'e') + 1);
-	if (exp < -4 || exp >= 6) snprintf(out, cap, "%s", e);
-	else snprintf(out, cap, "%.*f", prec - exp > 0 ? prec - exp : 0, f);
+	nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)d);
+	exp += nd - (prec + 1); /* a carry made one digit more */
+	while (nd > 1 && digits[nd - 1] == '0') nd--;
+	if (f < 0) out[o++] = '-';
+	if (exp < -4 || exp >= 6) {
+		out[o++] = digits[0];
+		if (nd > 1) { out[o++] = '.'; memcpy(out + o, digits + 1, (size_t)nd - 1); o += nd - 1; }
+		snprintf(out + o, cap - (size_t)o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		return;
+	}
+	if (exp < 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = 0; i < -exp - 1; i++) out[o++] = '0';
+		memcpy(out + o, digits, (size_t)nd);
+		o += nd;
+	} else {
+		for (i = 0; i <= exp; i++) out[o++] = i < nd ? digits[i] : '0';
+		if (nd > exp + 1) { out[o++] = '.'; memcpy(out + o, digits + exp + 1, (size_t)(nd - exp - 1)); o += nd - exp - 1; }
+	}
+	out[o] = 0;
 }
 
 /* ---- encoding: CBOR from value_encode to JSON ---- */
