@@ -72,12 +72,11 @@ static void append_quoted(char *dst, size_t cap, const char *s, size_t n) {
 			continue;
 		}
 		if (len == 0) { appendf(dst, cap, "\\x%02x", c); i++; continue; }
-		{
+		if (utf8_printable((const unsigned char *)s + i, len)) appendf(dst, cap, "%.*s", len, s + i);
+		else {
 			uint32_t cp = len == 2 ? (uint32_t)(c & 0x1f) << 6 | (s[i + 1] & 0x3f)
-				: len == 3 ? (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f)
-				: 0x10000;
-			if (cp <= 0xa0 || cp == 0xad || cp == 0x2028 || cp == 0x2029) appendf(dst, cap, "\\u%04x", (unsigned)cp);
-			else appendf(dst, cap, "%.*s", len, s + i);
+				: (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
+			appendf(dst, cap, "\\u%04x", (unsigned)cp);
 		}
 		i += (size_t)len;
 	}

@@ -30,6 +30,18 @@ int utf8_seq(const unsigned char *s, size_t n) {
 	return (int)len;
 }
 
+/* utf8_printable approximates Go's unicode.IsPrint for the valid sequence at s of len
+ * bytes, as the gopher-lua guest's messages use it: ASCII exactly; of the rest the C1
+ * controls, NBSP, the soft hyphen and the line and paragraph separators are not. */
+int utf8_printable(const unsigned char *s, int len) {
+	uint32_t cp;
+	if (len == 1) return s[0] >= 0x20 && s[0] < 0x7f;
+	if (len == 4) return 1;
+	cp = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f)
+		: (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	return !(cp <= 0xa0 || cp == 0xad || cp == 0x2028 || cp == 0x2029);
+}
+
 static int utf8_valid(const unsigned char *s, size_t n) {
 	size_t i = 0;
 	while (i < n) {
@@ -118,13 +130,17 @@ static int fail(encoder *e, int n, const char *reason) {
 			const char *s = lua_tolstring(e->L, k, &len);
 			if (is_ident(s, len)) { appendf(m, e->msgcap, ".%s", s); continue; }
 			appendf(m, e->msgcap, "[\"");
-			for (j = 0; j < len; j++) {
+			for (j = 0; j < len;) {
 				unsigned char c = (unsigned char)s[j];
+				int n = utf8_seq((const unsigned char *)s + j, len - j), b;
 				if (c == '"' || c == '\\') appendf(m, e->msgcap, "\\%c", c);
 				else if (c == '\n') appendf(m, e->msgcap, "\\n");
 				else if (c == '\t') appendf(m, e->msgcap, "\\t");
-				else if (c < 0x20 || c == 0x7f) appendf(m, e->msgcap, "\\%03u", c);
-				else appendf(m, e->msgcap, "%c", c);
+				else if (n == 0) { appendf(m, e->msgcap, "\\%03u", c); j++; continue; }
+				else if (!utf8_printable((const unsigned char *)s + j, n))
+					for (b = 0; b < n; b++) appendf(m, e->msgcap, "\\%03u", (unsigned char)s[j + b]);
+				else appendf(m, e->msgcap, "%.*s", n, s + j);
+				j += (size_t)n;
 			}
 			appendf(m, e->msgcap, "\"]");
 		} else {

@@ -113,6 +113,7 @@ int value_decode(lua_State *L, span v, char *msg, size_t msgcap);
 /* Helpers of value.c that json.c shares: the length of the valid UTF-8 sequence at s
  * (n >= 1 bytes), or 0; a CBOR float's value from its head (ai 25, 26 or 27). */
 int utf8_seq(const unsigned char *s, size_t n);
+int utf8_printable(const unsigned char *s, int len);
 double float_arg(unsigned ai, uint64_t arg);
 int wasmkv_open_json(lua_State *L);
 
