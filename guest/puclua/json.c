@@ -88,7 +88,7 @@ static void append_quoted(char *dst, size_t cap, const char *s, size_t n) {
  * or at least 6. Of the decimals with the fewest digits that read back as f, the
  * correctly rounded one may not be among them (at a power of two the interval around f
  * is lopsided), so its two neighbours are tried too, as Go's shortest form finds them. */
-static void format_number(char *out, size_t cap, double f) {
+void format_number(char *out, size_t cap, double f) {
 	char e[48], digits[24];
 	int prec, exp = 0, nd = 0, i, o = 0;
 	uint64_t d = 0;

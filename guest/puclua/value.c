@@ -146,7 +146,8 @@ static int fail(encoder *e, int n, const char *reason) {
 		} else {
 			double f = lua_tonumber(e->L, k);
 			if (f == trunc(f) && fabs(f) < 9.2233720368547758e18) appendf(m, e->msgcap, "[%lld]", (long long)f);
-			else appendf(m, e->msgcap, "[%.17g]", f);
+			else if (isinf(f)) appendf(m, e->msgcap, "[%sInf]", f < 0 ? "-" : "+");
+			else { char num[40]; format_number(num, sizeof num, f); appendf(m, e->msgcap, "[%s]", num); }
 		}
 	}
 	appendf(m, e->msgcap, ": %s", reason);

@@ -116,5 +116,7 @@ int utf8_seq(const unsigned char *s, size_t n);
 int utf8_printable(const unsigned char *s, int len);
 double float_arg(unsigned ai, uint64_t arg);
 int wasmkv_open_json(lua_State *L);
+/* format_number writes a finite f as Go's strconv.FormatFloat(f, 'g', -1, 64) (json.c). */
+void format_number(char *out, size_t cap, double f);
 
 #endif
