@@ -145,7 +145,7 @@ typedef struct {
 		const char *key;       /* the key's text */
 		size_t keylen;
 	} path[MAX_VALUE_DEPTH + 1];
-	char msg[512];
+	char msg[1024];
 } transcoder;
 
 static void put(transcoder *t, const char *s, size_t n) {
@@ -155,13 +155,16 @@ static void put(transcoder *t, const char *s, size_t n) {
 
 static int tfail(transcoder *t, const char *reason) {
 	int i;
-	snprintf(t->msg, sizeof t->msg, "json.encode: value");
+	/* a long path is cut, not the reason: room for "...: reason" stays */
+	size_t cap = sizeof t->msg - strlen(reason) - 5;
+	snprintf(t->msg, cap, "json.encode: value");
 	for (i = 0; i < t->n; i++) {
-		if (!t->path[i].is_key) { appendf(t->msg, sizeof t->msg, "[%llu]", (unsigned long long)t->path[i].idx); continue; }
-		appendf(t->msg, sizeof t->msg, "[");
-		append_quoted(t->msg, sizeof t->msg, t->path[i].key, t->path[i].keylen);
-		appendf(t->msg, sizeof t->msg, "]");
+		if (!t->path[i].is_key) { appendf(t->msg, cap, "[%llu]", (unsigned long long)t->path[i].idx); continue; }
+		appendf(t->msg, cap, "[");
+		append_quoted(t->msg, cap, t->path[i].key, t->path[i].keylen);
+		appendf(t->msg, cap, "]");
 	}
+	if (strlen(t->msg) + 1 >= cap) appendf(t->msg, sizeof t->msg, "...");
 	appendf(t->msg, sizeof t->msg, ": %s", reason);
 	return 0;
 }

@@ -121,35 +121,38 @@ static void appendf(char *dst, size_t cap, const char *fmt, ...) {
 static int fail(encoder *e, int n, const char *reason) {
 	int i;
 	char *m = e->msg;
-	snprintf(m, e->msgcap, "value");
+	/* a long path is cut, not the reason: room for "...: reason" stays */
+	size_t pathcap = e->msgcap > strlen(reason) + 16 ? e->msgcap - strlen(reason) - 5 : e->msgcap;
+	snprintf(m, pathcap, "value");
 	for (i = 0; i < n; i++) {
 		int k = e->keyidx[i];
-		if (k == 0) { appendf(m, e->msgcap, "[%ld]", e->arridx[i]); continue; }
+		if (k == 0) { appendf(m, pathcap, "[%ld]", e->arridx[i]); continue; }
 		if (lua_type(e->L, k) == LUA_TSTRING) {
 			size_t len, j;
 			const char *s = lua_tolstring(e->L, k, &len);
-			if (is_ident(s, len)) { appendf(m, e->msgcap, ".%s", s); continue; }
-			appendf(m, e->msgcap, "[\"");
+			if (is_ident(s, len)) { appendf(m, pathcap, ".%s", s); continue; }
+			appendf(m, pathcap, "[\"");
 			for (j = 0; j < len;) {
 				unsigned char c = (unsigned char)s[j];
-				int n = utf8_seq((const unsigned char *)s + j, len - j), b;
-				if (c == '"' || c == '\\') appendf(m, e->msgcap, "\\%c", c);
-				else if (c == '\n') appendf(m, e->msgcap, "\\n");
-				else if (c == '\t') appendf(m, e->msgcap, "\\t");
-				else if (n == 0) { appendf(m, e->msgcap, "\\%03u", c); j++; continue; }
-				else if (!utf8_printable((const unsigned char *)s + j, n))
-					for (b = 0; b < n; b++) appendf(m, e->msgcap, "\\%03u", (unsigned char)s[j + b]);
-				else appendf(m, e->msgcap, "%.*s", n, s + j);
-				j += (size_t)n;
+				int sl = utf8_seq((const unsigned char *)s + j, len - j), b;
+				if (c == '"' || c == '\\') appendf(m, pathcap, "\\%c", c);
+				else if (c == '\n') appendf(m, pathcap, "\\n");
+				else if (c == '\t') appendf(m, pathcap, "\\t");
+				else if (sl == 0) { appendf(m, pathcap, "\\%03u", c); j++; continue; }
+				else if (!utf8_printable((const unsigned char *)s + j, sl))
+					for (b = 0; b < sl; b++) appendf(m, pathcap, "\\%03u", (unsigned char)s[j + b]);
+				else appendf(m, pathcap, "%.*s", sl, s + j);
+				j += (size_t)sl;
 			}
-			appendf(m, e->msgcap, "\"]");
+			appendf(m, pathcap, "\"]");
 		} else {
 			double f = lua_tonumber(e->L, k);
-			if (f == trunc(f) && fabs(f) < 9.2233720368547758e18) appendf(m, e->msgcap, "[%lld]", (long long)f);
-			else if (isinf(f)) appendf(m, e->msgcap, "[%sInf]", f < 0 ? "-" : "+");
-			else { char num[40]; format_number(num, sizeof num, f); appendf(m, e->msgcap, "[%s]", num); }
+			if (f == trunc(f) && fabs(f) < 9.2233720368547758e18) appendf(m, pathcap, "[%lld]", (long long)f);
+			else if (isinf(f)) appendf(m, pathcap, "[%sInf]", f < 0 ? "-" : "+");
+			else { char num[40]; format_number(num, sizeof num, f); appendf(m, pathcap, "[%s]", num); }
 		}
 	}
+	if (strlen(m) + 1 >= pathcap) appendf(m, e->msgcap, "...");
 	appendf(m, e->msgcap, ": %s", reason);
 	return 0;
 }
