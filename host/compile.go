@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -116,7 +118,7 @@ func (h *Host) compileFor(ctx context.Context, key sandboxKey, c *compileCall) {
 // Some termination is not optional: Go in wasm has no preemption, so without it a
 // guest stuck in a loop could not be stopped and would freeze the host at its next GC.
 func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preemption) (*sandbox, error) {
-	wasm, err := h.prepare(g, mode)
+	prep, err := h.prepare(g, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +155,7 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 	// wazero checks the context between functions only when it compiles with several
 	// workers: at least two, so that a compile no caller waits for stops early.
 	cctx := experimental.WithCompilationWorkers(ctx, max(2, runtime.GOMAXPROCS(0)))
-	compiled, variant, err := compileGuest(cctx, rt, wasm)
+	compiled, err := rt.CompileModule(cctx, prep.wasm)
 	if err != nil {
 		rt.Close(context.Background())
 		if ctx.Err() != nil {
@@ -165,68 +167,153 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 		rt.Close(ctx)
 		return nil, err
 	}
-	return &sandbox{rt: rt, guest: compiled, variant: variant}, nil
+	return &sandbox{rt: rt, guest: compiled, variant: prep.variant}, nil
 }
 
-// prepare returns what to compile for mode: the guest rewritten with the countdown
-// checks, or the guest itself once it passed the structural limits. Either is kept
-// with the guest, and the rewrite also on disk next to wazero's compilation cache: the
-// rewrite of the 6 MB Lua guest costs a CLI start more than all the rest.
-func (h *Host) prepare(g *Guest, mode Preemption) ([]byte, error) {
+// prepared is what the host compiles for one preemption mode.
+type prepared struct {
+	wasm    []byte
+	variant *variant // how wasm starts from a snapshot; nil when it cannot
+}
+
+// prepare returns what to compile for mode: the guest rewritten by package wasmpass
+// into its snapshot variant, with the countdown checks in countdown mode; or, when the
+// guest cannot start from a snapshot, rewritten only for the countdown, or the guest
+// itself once it passed the structural limits. Either is kept with the guest, and also
+// on disk next to wazero's compilation cache: the pass decodes all code, which for the
+// 6 MB Lua guest costs a CLI start more than all the rest.
+func (h *Host) prepare(g *Guest, mode Preemption) (prepared, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if b, ok := g.prepared[mode]; ok {
-		return b, nil
+	if p, ok := g.prepared[mode]; ok {
+		return p, nil
 	}
-	limits := guestLimits()
-	var out []byte
-	var err error
-	switch mode {
-	case PreemptCountdown:
-		out, err = h.rewrite(g.wasm, limits)
-	default:
-		_, err = wasmpass.Check(g.wasm, limits)
-		out = g.wasm
-	}
+	p, err := h.rewrite(g.wasm, guestLimits(), mode == PreemptCountdown)
 	if err != nil {
-		return nil, passError(err)
+		return prepared{}, passError(err)
 	}
 	if g.prepared == nil {
-		g.prepared = map[Preemption][]byte{}
+		g.prepared = map[Preemption]prepared{}
 	}
-	g.prepared[mode] = out
-	return out, nil
+	g.prepared[mode] = p
+	return p, nil
 }
 
-// rewrite is wasmpass.Rewrite with Preempt, through the on-disk cache when there is one.
-// The file's name is the original's hash, the pass's version and the limits, so that
+// rewrite is rewritePass through the on-disk cache when there is one. The file's name
+// is the original's hash, the pass's version, the limits and the preemption, so that
 // the rewrite is the same as computing it afresh. The file ends with the SHA-256 of the
 // rest, so a damaged file is a miss, not a guest that no longer compiles. The directory
 // has the same trust as wazero's cache beside it, which holds native code.
-func (h *Host) rewrite(wasm []byte, limits wasmpass.Limits) ([]byte, error) {
+func (h *Host) rewrite(wasm []byte, limits wasmpass.Limits, preempt bool) (prepared, error) {
 	var path string
 	if dir := h.passCacheDir(); dir != "" {
 		sum := sha256.Sum256(wasm)
 		lsum := sha256.Sum256(fmt.Appendf(nil, "%+v", limits))
-		path = filepath.Join(dir, fmt.Sprintf("%x-v%d-%x.wasm", sum, wasmpass.Version, lsum[:8]))
+		kind := "plain"
+		if preempt {
+			kind = "countdown"
+		}
+		path = filepath.Join(dir, fmt.Sprintf("%x-v%d-%x-%s.wasm", sum, wasmpass.Version, lsum[:8], kind))
 		if b, err := os.ReadFile(path); err == nil && len(b) > sha256.Size {
 			body, trailer := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 			if got := sha256.Sum256(body); bytes.Equal(got[:], trailer) {
-				return body, nil
+				if p, ok := decodePassFile(body, wasm); ok {
+					return p, nil
+				}
 			}
 		}
 	}
-	out, _, err := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: limits, Preempt: true})
+	p, err := rewritePass(wasm, limits, preempt)
 	if err != nil {
-		return nil, err
+		return prepared{}, err
 	}
 	if path != "" {
-		sum := sha256.Sum256(out)
-		if err := writeFileAtomic(path, append(out[:len(out):len(out)], sum[:]...)); err != nil {
+		body := encodePassFile(p, wasm)
+		sum := sha256.Sum256(body)
+		if err := writeFileAtomic(path, append(body, sum[:]...)); err != nil {
 			h.log.Warn("could not cache the rewritten guest", "path", path, "err", err)
 		}
 	}
-	return out, nil
+	return p, nil
+}
+
+// rewritePass runs wasmpass.Rewrite with Snapshot (and Preempt when preempt), and
+// again without Snapshot when the module cannot start from a snapshot.
+func rewritePass(wasm []byte, limits wasmpass.Limits, preempt bool) (prepared, error) {
+	o := wasmpass.Options{Limits: limits, Preempt: preempt, Snapshot: true}
+	out, rep, err := wasmpass.Rewrite(wasm, o)
+	if err == nil {
+		if v, err := snapshotVariant(rep); err == nil {
+			return prepared{wasm: out, variant: v}, nil
+		}
+	}
+	// The module runs without a snapshot: it has a shape the host cannot restore, or the
+	// pass refuses the variant (memory.init or data.drop need the data it drops), or
+	// the module itself (the call below then says why).
+	if !preempt {
+		_, err := wasmpass.Check(wasm, limits)
+		return prepared{wasm: wasm}, err
+	}
+	o.Snapshot = false
+	out, _, err = wasmpass.Rewrite(wasm, o)
+	return prepared{wasm: out}, err
+}
+
+// passFile is the head of a cached rewrite, before the module's bytes: what the host
+// needs of the pass's report. Data segments are named by their place in the original,
+// which the host holds, so that the file does not hold them twice.
+type passFile struct {
+	Snapshot bool        `json:"snapshot"` // the module is the snapshot variant
+	Original bool        `json:"original"` // the module is the original: no bytes follow
+	Globals  []string    `json:"globals,omitempty"`
+	Data     [][3]uint64 `json:"data,omitempty"` // offset in memory, place in the original, length
+}
+
+// encodePassFile is a 4-byte big-endian length, the passFile as JSON, and the module.
+func encodePassFile(p prepared, original []byte) []byte {
+	var f passFile
+	if p.variant != nil {
+		f.Snapshot, f.Globals = true, p.variant.globals
+		for _, seg := range p.variant.data {
+			f.Data = append(f.Data, [3]uint64{uint64(seg.offset), uint64(seg.at), uint64(len(seg.bytes))})
+		}
+	}
+	f.Original = p.variant == nil && len(original) > 0 && len(p.wasm) == len(original) && &p.wasm[0] == &original[0]
+	head, _ := json.Marshal(f) // cannot fail: plain types
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(head)))
+	out = append(out, head...)
+	if !f.Original {
+		out = append(out, p.wasm...)
+	}
+	return out
+}
+
+// decodePassFile reads what encodePassFile wrote for original; false when it is not
+// that, which is a cache miss.
+func decodePassFile(b, original []byte) (prepared, bool) {
+	if len(b) < 4 || uint64(binary.BigEndian.Uint32(b)) > uint64(len(b)-4) {
+		return prepared{}, false
+	}
+	n := 4 + int(binary.BigEndian.Uint32(b))
+	var f passFile
+	if err := json.Unmarshal(b[4:n], &f); err != nil {
+		return prepared{}, false
+	}
+	p := prepared{wasm: b[n:]}
+	if f.Original {
+		p.wasm = original
+	}
+	if f.Snapshot {
+		p.variant = &variant{globals: f.Globals}
+		for _, d := range f.Data {
+			if d[0] > 1<<32-1 || d[1] > uint64(len(original)) || d[2] > uint64(len(original))-d[1] {
+				return prepared{}, false
+			}
+			at, end := int(d[1]), int(d[1]+d[2])
+			p.variant.data = append(p.variant.data, dataSegment{offset: uint32(d[0]), at: at, bytes: original[at:end]})
+		}
+	}
+	return p, true
 }
 
 // passCacheDir is where rewritten guests are kept: inside wazero's cache directory,

@@ -199,7 +199,7 @@ type Guest struct {
 	wasm []byte
 
 	mu       sync.Mutex
-	prepared map[Preemption][]byte // what to compile, per preemption (see prepare)
+	prepared map[Preemption]prepared // what to compile, per preemption (see prepare)
 }
 
 // LoadGuest compiles a guest module, written in any language against package abi, and

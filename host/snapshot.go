@@ -492,20 +492,6 @@ type snapshotState struct {
 	snap      *poolSnapshot
 }
 
-// compileGuest compiles the snapshot variant of a guest, or the guest as it is when it
-// has no variant (the variant is nil then).
-func compileGuest(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.CompiledModule, *variant, error) {
-	if v, err := snapshotVariant(wasm); err == nil {
-		if compiled, err := rt.CompileModule(ctx, v.wasm); err == nil {
-			return compiled, v, nil
-		}
-		// The variant does not validate: the code uses memory.init or data.drop, which
-		// need the data it dropped. The original then runs without a snapshot.
-	}
-	compiled, err := rt.CompileModule(ctx, wasm)
-	return compiled, nil, err
-}
-
 // memoryOf is an instance's memory, or nil when it has none (wazero then returns a
 // nil pointer inside a non-nil interface).
 func memoryOf(mod api.Module) api.Memory {
