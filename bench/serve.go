@@ -159,25 +159,11 @@ func StartSessionServe(ctx context.Context, root string) (string, *serve.Server,
 	if err != nil {
 		return "", nil, nil, err
 	}
-	base, stop, err := Listen(s)
+	base, stop, err := listenWithSession(ctx, s)
 	if err != nil {
-		s.Close(ctx)
 		return "", nil, nil, err
 	}
-	req, _ := http.NewRequest("PUT", base+"/sessions/s1", strings.NewReader(`{"user":"ada"}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err == nil {
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			err = fmt.Errorf("creating the session: status %d", resp.StatusCode)
-		}
-	}
-	if err != nil {
-		stop()
-		s.Close(ctx)
-		return "", nil, nil, err
-	}
-	return base, s, func() { stop(); s.Close(ctx) }, nil
+	return base, s, stop, nil
 }
 
 // GuestsConfig serves the session handler through each Lua guest, one module per guest,
@@ -232,6 +218,12 @@ func StartGuestsServe(ctx context.Context, root, dir string) (string, func(), er
 	if err != nil {
 		return "", nil, err
 	}
+	return listenWithSession(ctx, s)
+}
+
+// listenWithSession serves s on a loopback port and creates session s1 (PUT
+// /sessions/s1). Its stop function stops serving and closes s; on an error s is closed.
+func listenWithSession(ctx context.Context, s *serve.Server) (string, func(), error) {
 	base, stop, err := Listen(s)
 	if err != nil {
 		s.Close(ctx)
