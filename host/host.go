@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -111,7 +113,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 		h.Close(ctx)
 		return nil, err
 	}
-	for _, name := range sortedKeys(cfg.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Modules)) {
 		if n := cfg.Modules[name].Prewarm; n > 0 {
 			if err := h.Prewarm(ctx, name, n); err != nil {
 				h.Close(ctx)
