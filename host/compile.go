@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -259,30 +258,45 @@ func rewritePass(wasm []byte, limits wasmpass.Limits, preempt bool) (prepared, e
 	return prepared{wasm: out}, err
 }
 
-// passFile is the head of a cached rewrite, before the module's bytes: what the host
-// needs of the pass's report. Data segments are named by their place in the original,
-// which the host holds, so that the file does not hold them twice.
-type passFile struct {
-	Snapshot bool        `json:"snapshot"` // the module is the snapshot variant
-	Original bool        `json:"original"` // the module is the original: no bytes follow
-	Globals  []string    `json:"globals,omitempty"`
-	Data     [][3]uint64 `json:"data,omitempty"` // offset in memory, place in the original, length
-}
+// A cached rewrite holds, after passMagic and before the module's bytes, what the host
+// needs of the pass's report, as unsigned varints: flags (passSnapshot, passOriginal), the exported globals
+// (count, then each name's length and bytes), and the data segments (count, then each
+// one's offset in memory, place in the original and length: the original is held by
+// the host, so the file does not hold the data twice). Not JSON: the Lua guest has
+// thousands of segments, and decoding them as JSON cost a CLI start 10 ms.
+const passMagic = "wasmkv-pass 1\n" // a change of this format changes it
 
-// encodePassFile is a 4-byte big-endian length, the passFile as JSON, and the module.
+const (
+	passSnapshot = 1 << iota // the module is the snapshot variant
+	passOriginal             // the module is the original: no bytes follow
+)
+
+// encodePassFile is the head of p, then its module.
 func encodePassFile(p prepared, original []byte) []byte {
-	var f passFile
+	var flags uint64
 	if p.variant != nil {
-		f.Snapshot, f.Globals = true, p.variant.globals
-		for _, seg := range p.variant.data {
-			f.Data = append(f.Data, [3]uint64{uint64(seg.offset), uint64(seg.at), uint64(len(seg.bytes))})
-		}
+		flags |= passSnapshot
 	}
-	f.Original = p.variant == nil && len(original) > 0 && len(p.wasm) == len(original) && &p.wasm[0] == &original[0]
-	head, _ := json.Marshal(f) // cannot fail: plain types
-	out := binary.BigEndian.AppendUint32(nil, uint32(len(head)))
-	out = append(out, head...)
-	if !f.Original {
+	if p.variant == nil && len(original) > 0 && len(p.wasm) == len(original) && &p.wasm[0] == &original[0] {
+		flags |= passOriginal
+	}
+	out := binary.AppendUvarint([]byte(passMagic), flags)
+	var v variant
+	if p.variant != nil {
+		v = *p.variant
+	}
+	out = binary.AppendUvarint(out, uint64(len(v.globals)))
+	for _, name := range v.globals {
+		out = binary.AppendUvarint(out, uint64(len(name)))
+		out = append(out, name...)
+	}
+	out = binary.AppendUvarint(out, uint64(len(v.data)))
+	for _, seg := range v.data {
+		out = binary.AppendUvarint(out, uint64(seg.offset))
+		out = binary.AppendUvarint(out, uint64(seg.at))
+		out = binary.AppendUvarint(out, uint64(len(seg.bytes)))
+	}
+	if flags&passOriginal == 0 {
 		out = append(out, p.wasm...)
 	}
 	return out
@@ -291,27 +305,45 @@ func encodePassFile(p prepared, original []byte) []byte {
 // decodePassFile reads what encodePassFile wrote for original; false when it is not
 // that, which is a cache miss.
 func decodePassFile(b, original []byte) (prepared, bool) {
-	if len(b) < 4 || uint64(binary.BigEndian.Uint32(b)) > uint64(len(b)-4) {
+	b, ok := bytes.CutPrefix(b, []byte(passMagic))
+	if !ok {
 		return prepared{}, false
 	}
-	n := 4 + int(binary.BigEndian.Uint32(b))
-	var f passFile
-	if err := json.Unmarshal(b[4:n], &f); err != nil {
+	bad := false
+	next := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			bad, n = true, len(b)
+		}
+		b = b[n:]
+		return v
+	}
+	flags := next()
+	var v variant
+	for n := next(); n > 0 && !bad; n-- {
+		l := next()
+		if l > uint64(len(b)) {
+			return prepared{}, false
+		}
+		v.globals = append(v.globals, string(b[:l]))
+		b = b[l:]
+	}
+	for n := next(); n > 0 && !bad; n-- {
+		off, at, l := next(), next(), next()
+		if off > 1<<32-1 || at > uint64(len(original)) || l > uint64(len(original))-at {
+			return prepared{}, false
+		}
+		v.data = append(v.data, dataSegment{offset: uint32(off), at: int(at), bytes: original[at : at+l]})
+	}
+	if bad || flags&^(passSnapshot|passOriginal) != 0 {
 		return prepared{}, false
 	}
-	p := prepared{wasm: b[n:]}
-	if f.Original {
+	p := prepared{wasm: b}
+	if flags&passOriginal != 0 {
 		p.wasm = original
 	}
-	if f.Snapshot {
-		p.variant = &variant{globals: f.Globals}
-		for _, d := range f.Data {
-			if d[0] > 1<<32-1 || d[1] > uint64(len(original)) || d[2] > uint64(len(original))-d[1] {
-				return prepared{}, false
-			}
-			at, end := int(d[1]), int(d[1]+d[2])
-			p.variant.data = append(p.variant.data, dataSegment{offset: uint32(d[0]), at: at, bytes: original[at:end]})
-		}
+	if flags&passSnapshot != 0 {
+		p.variant = &v
 	}
 	return p, true
 }

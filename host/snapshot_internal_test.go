@@ -292,3 +292,24 @@ func TestSnapshotFreedWithHost(t *testing.T) {
 		t.Errorf("%d mappings of snapshot images left after the host closed (%d before)", n-before, before)
 	}
 }
+
+// TestPassFileOfAnotherFormat: a cached file written in another format of the head
+// (an older wasmkv's, under the same name) is a miss, not a module read wrongly.
+func TestPassFileOfAnotherFormat(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/wat/hostile_stash.wasm")
+	if err != nil {
+		t.Fatalf("%v (built by make wat)", err)
+	}
+	p, err := rewritePass(wasm, guestLimits(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := encodePassFile(p, wasm)
+	if _, ok := decodePassFile(b, wasm); !ok {
+		t.Fatal("the file does not read back")
+	}
+	other := bytes.Replace(b, []byte(passMagic), []byte("wasmkv-pass 0\n"), 1)
+	if _, ok := decodePassFile(other, wasm); ok {
+		t.Error("a file of another format was read")
+	}
+}
