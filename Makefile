@@ -8,7 +8,7 @@ WAT_OUT := $(WAT_SRC:.wat=.wasm)
 PLUGIN  := examples/plugin-go/plugin.wasm
 SDKTEST := host/testdata/sdkguest/guest.wasm
 
-.PHONY: all guest guest-check wat plugins tools build test run bench check clean
+.PHONY: all guest guest-check wat plugins tools build test run serve bench check clean
 
 all: build
 
@@ -99,11 +99,15 @@ test: guest plugins tools
 run: guest
 	$(GO) run ./cmd/wasmkv run examples/hello.lua
 
+serve: guest
+	$(GO) run ./cmd/wasmkv serve --config examples/serve/wasmkv.yaml
+
 # Benchmarks (policy decisions, engines, the sandbox against its baselines), then the
 # driver that prints one table with every ratio from the same run (docs/performance.md).
 bench: guest plugins tools
 	$(GO) test -run '^$$' -bench . -benchmem ./policy/ ./engine/ ./bench/
 	$(GO) run ./bench/table
+	$(GO) run ./bench/servetable
 
 include guest/puclua/build.mk
 

@@ -143,7 +143,9 @@ var (
 	}}
 
 	taskMsg = &message{fields: []field{
+		f("in", kValue, unsafe.Offsetof(Task{}.Input)),
 		f("mem", kInt64, unsafe.Offsetof(Task{}.MemoryLimit)),
+		f("res", kBool, unsafe.Offsetof(Task{}.Result)),
 		f("src", kBytes, unsafe.Offsetof(Task{}.Source)).req(),
 		f("args", kBytesList, unsafe.Offsetof(Task{}.Args)),
 		f("name", kText, unsafe.Offsetof(Task{}.Name)).req(),

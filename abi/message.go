@@ -8,6 +8,9 @@ const (
 	// OpTask asks for the task to run. Response: Task.
 	OpTask Op = 1
 	// OpFinish reports the task's outcome: Err is nil on success. Response: empty.
+	// When the task asked for a result (Task.Result), Value is the script's first return
+	// value: null when it returned nothing, nil, or nil, err; absent when the script
+	// raised an error, which is how the host tells a returned error from a raised one.
 	OpFinish Op = 2
 	// OpOpen acquires the store ID. Response: Handle. Action store.get.
 	OpOpen Op = 3
@@ -180,4 +183,11 @@ type Task struct {
 	// MemoryLimit is the instance's memory limit in bytes, so the guest can size its
 	// garbage collector to it; 0 when unknown.
 	MemoryLimit int64 `cbor:"mem,omitempty"`
+	// Input, when present, is one value (in the value encoding) that the guest passes to
+	// the script as its first argument, before Args: a Lua guest decodes it to a table as
+	// it decodes a stored value. wasmkv serve sends the HTTP request this way.
+	Input []byte `cbor:"in,omitempty"`
+	// Result asks the guest to report the script's first return value in the finish
+	// request's Value. Guests that predate it ignore it and send no value.
+	Result bool `cbor:"res,omitempty"`
 }

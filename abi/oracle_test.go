@@ -49,10 +49,20 @@ type oResponse struct {
 	Handle uint32          `cbor:"h,omitempty"`
 	MaxVal int64           `cbor:"maxval,omitempty"`
 	Value  cbor.RawMessage `cbor:"val,omitempty"`
-	Task   *abi.Task       `cbor:"task,omitempty"`
+	Task   *oTask          `cbor:"task,omitempty"`
 	Entry  *oEntry         `cbor:"entry,omitempty"`
 	Page   *oPage          `cbor:"page,omitempty"`
 	Info   *abi.Info       `cbor:"info,omitempty"`
+}
+
+// oTask mirrors abi.Task with its value field as a raw message.
+type oTask struct {
+	Name        string          `cbor:"name"`
+	Source      []byte          `cbor:"src"`
+	Args        [][]byte        `cbor:"args,omitempty"`
+	MemoryLimit int64           `cbor:"mem,omitempty"`
+	Input       cbor.RawMessage `cbor:"in,omitempty"`
+	Result      bool            `cbor:"res,omitempty"`
 }
 
 // The oracle encodes as govalue does (deterministic, floats as float64), and decodes
@@ -87,7 +97,10 @@ func convert(from, to any) {
 			OnlyIfAbsent: f.OnlyIfAbsent, Limits: f.Limits, IfVersion: f.IfVersion, Delta: f.Delta, Prefix: f.Prefix,
 			After: f.After, Limit: f.Limit, Err: f.Err}
 	case *abi.Response:
-		o := oResponse{Err: f.Err, OK: f.OK, Handle: f.Handle, MaxVal: f.MaxValueBytes, Value: f.Value, Task: f.Task, Info: f.Info}
+		o := oResponse{Err: f.Err, OK: f.OK, Handle: f.Handle, MaxVal: f.MaxValueBytes, Value: f.Value, Info: f.Info}
+		if t := f.Task; t != nil {
+			o.Task = &oTask{t.Name, t.Source, t.Args, t.MemoryLimit, t.Input, t.Result}
+		}
 		if f.Entry != nil {
 			o.Entry = &oEntry{f.Entry.Key, f.Entry.Value, f.Entry.Version, f.Entry.TTL}
 		}
@@ -99,7 +112,10 @@ func convert(from, to any) {
 		}
 		*to.(*oResponse) = o
 	case *oResponse:
-		r := abi.Response{Err: f.Err, OK: f.OK, Handle: f.Handle, MaxValueBytes: f.MaxVal, Value: f.Value, Task: f.Task, Info: f.Info}
+		r := abi.Response{Err: f.Err, OK: f.OK, Handle: f.Handle, MaxValueBytes: f.MaxVal, Value: f.Value, Info: f.Info}
+		if t := f.Task; t != nil {
+			r.Task = &abi.Task{Name: t.Name, Source: t.Source, Args: t.Args, MemoryLimit: t.MemoryLimit, Input: t.Input, Result: t.Result}
+		}
 		if f.Entry != nil {
 			r.Entry = &abi.Entry{Key: f.Entry.Key, Value: f.Entry.Value, Version: f.Entry.Version, TTL: f.Entry.TTL}
 		}

@@ -22,6 +22,9 @@ type Config struct {
 	Stores   map[string]StoreConfig  `yaml:"stores"`
 	Policies []policy.Rule           `yaml:"policies"`
 	Modules  map[string]ModuleConfig `yaml:"modules"`
+	// Routes and Server configure wasmkv serve (see serveconfig.go); other uses ignore them.
+	Routes []RouteConfig `yaml:"routes"`
+	Server ServerConfig  `yaml:"server"`
 }
 
 // StoreConfig configures one store. Zero values take the documented defaults.
@@ -86,6 +89,10 @@ type ModuleConfig struct {
 	// Preemption is how a run past its deadline is stopped: "countdown" (the default)
 	// or "exit-checks" (wazero's own checks, slower). See host/preempt.go.
 	Preemption Preemption `yaml:"preemption"`
+	// MaxConcurrency and MaxQueue bound the module's runs under wasmkv serve (see
+	// serveconfig.go).
+	MaxConcurrency int `yaml:"max_concurrency"`
+	MaxQueue       int `yaml:"max_queue"`
 }
 
 // Defaults of a store's limits.

@@ -57,6 +57,7 @@ type options struct {
 	defaultGuest string
 	// compileHook, when set, is called before each compile; tests use it to hold one.
 	compileHook func(ctx context.Context)
+	observer    Observer
 }
 
 // sandbox is the guest compiled for one memory limit: wazero applies the limit when it

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -17,6 +18,7 @@ func (inst *instance) handle(ctx context.Context, b []byte) []byte {
 		resp.Err = abi.NewError(abi.Invalid, err.Error())
 	} else {
 		inst.dispatch(ctx, &req, &resp)
+		inst.observe(&req, &resp)
 	}
 	// Room for the envelope and the value up front: one allocation for a get.
 	return abi.AppendResponse(make([]byte, 0, 64+len(resp.Value)), &resp)
@@ -41,6 +43,15 @@ func (inst *instance) dispatch(ctx context.Context, req *abi.Request, resp *abi.
 			req.Err.Message = abi.CutMessage(req.Err.Message)
 		}
 		inst.finished, inst.result = true, req.Err
+		inst.output = nil
+		if len(req.Value) > 0 && inst.task.Result {
+			if e := abi.CheckValue(req.Value, 0); e != nil {
+				inst.fail(abi.NewError(abi.Internal, "guest reported a malformed result: "+e.Message))
+				break
+			}
+			// The request may alias the guest's memory, which the next run reuses.
+			inst.output = bytes.Clone(req.Value)
+		}
 	case abi.OpOpen:
 		var maxValue int64
 		resp.Handle, maxValue, resp.Err = inst.open(req.ID)
@@ -280,6 +291,7 @@ func (inst *instance) store(h uint32) (*Store, *abi.Error) {
 func (inst *instance) authorize(r policy.Request) *abi.Error {
 	r.Module = inst.module
 	d := inst.host.policies.Decide(r)
+	inst.observeDecision(&r, d.Allowed)
 	if d.Allowed {
 		inst.policy.Allowed.Add(1)
 		return nil

@@ -38,6 +38,11 @@ type Script struct {
 	Timeout time.Duration
 	// MemoryLimit and OutputLimit override the module's configured limits when set.
 	MemoryLimit, OutputLimit ByteSize
+
+	// input and result are Call's: the script's first argument and where its first
+	// return value goes.
+	input  []byte
+	result *[]byte
 }
 
 // limits resolves a run's limits: the script's, else the module's, else the defaults.
@@ -106,7 +111,7 @@ func (h *Host) run(ctx context.Context, s Script) error {
 		host:   h,
 		module: s.Module,
 		task: &abi.Task{Name: s.Name, Source: s.Source, Args: make([][]byte, len(s.Args)),
-			MemoryLimit: int64(memory)},
+			MemoryLimit: int64(memory), Input: s.input, Result: s.result != nil},
 		policy: h.countersFor(s.Module),
 		log:    s.Logger,
 	}
@@ -137,6 +142,9 @@ func (h *Host) run(ctx context.Context, s Script) error {
 		// A limit the host enforced, or a broken guest: the host logs what it stopped.
 		inst.log.Warn("run stopped", "module", inst.module, "kind", err.Kind, "reason", cutText(err.Message, maxLoggedMessage))
 		return err
+	}
+	if s.result != nil {
+		*s.result = inst.output
 	}
 	if inst.result != nil {
 		return runError(inst.result)
@@ -199,6 +207,7 @@ type instance struct {
 
 	finished bool
 	result   *abi.Error // the script's failure, as the guest reported it
+	output   []byte     // the script's first return value, when the task asked for it
 	failed   *abi.Error // a failure of the host side, which overrides the guest's report
 }
 

@@ -3,6 +3,7 @@
 //	wasmkv run [--config FILE] [--module NAME] [--timeout DUR] FILE.lua [ARGS...]
 //	wasmkv run [flags] FILE.wasm [ARGS...]
 //	wasmkv run [flags] - [ARGS...]
+//	wasmkv serve --config FILE [--listen ADDR] [--admin ADDR]
 //	wasmkv version
 //	wasmkv help [command]
 //
@@ -54,6 +55,8 @@ const usage = `wasmkv runs Lua scripts in a WebAssembly sandbox, against a key-v
 
 usage:
   wasmkv run [flags] FILE.lua|FILE.wasm|- [ARGS...]   run a script or guest module (- reads it from stdin)
+  wasmkv serve --config FILE [--listen ADDR] [--admin ADDR]
+                                                     serve the config's routes over HTTP
   wasmkv version                                     print the version and the embedded guests' sha256
   wasmkv help [command]                              print this help, or a command's
 
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "run":
 		return runScript(ctx, args[1:], stdin, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stderr)
 	case "version", "--version", "-version":
 		if len(args) > 1 {
 			fmt.Fprint(stderr, versionUsage)
@@ -115,6 +120,8 @@ func help(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 	case args[0] == "version":
 		fmt.Fprint(stdout, versionUsage)
+	case args[0] == "serve":
+		fmt.Fprintln(stdout, serveUsage)
 	case args[0] == "help":
 		fmt.Fprint(stdout, "usage: wasmkv help [command]\n\nPrints the usage of wasmkv, or of one command.\n")
 	default:

@@ -67,6 +67,7 @@ func (c *Client) Call(req *abi.Request, resp *abi.Response) *abi.Error {
 	}
 	if t := resp.Task; t != nil {
 		t.Source = bytes.Clone(t.Source)
+		t.Input = bytes.Clone(t.Input)
 		for i, a := range t.Args {
 			t.Args[i] = bytes.Clone(a)
 		}

@@ -104,11 +104,13 @@ func (v *VM) reset() {
 	v.build()
 }
 
-// afterRun undoes what every run that requires the store module does to package.loaded,
-// so that such a run still leaves its environment intact.
+// afterRun undoes what every run that requires the store or json module does to
+// package.loaded, so that such a run still leaves its environment intact. Both modules
+// are a fresh table for each run that asks, so forgetting them is safe.
 func (v *VM) afterRun() {
 	if loaded, ok := v.L.Get(lua.RegistryIndex).(*lua.LTable).RawGetString("_LOADED").(*lua.LTable); ok {
 		loaded.RawSetString("store", lua.LNil)
+		loaded.RawSetString("json", lua.LNil)
 	}
 }
 
@@ -184,6 +186,7 @@ func (v *VM) build() {
 	preload := L.CreateTable(0, 2)
 	preload.RawSetString("store", L.NewFunction(v.openStore))
 	preload.RawSetString("errors", L.NewFunction(openErrors))
+	preload.RawSetString("json", L.NewFunction(openJSON))
 	pkg := L.CreateTable(0, 5)
 	pkg.RawSetString("loaded", loaded)
 	pkg.RawSetString("loaders", loaders)

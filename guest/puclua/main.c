@@ -218,13 +218,19 @@ static int load(lua_State *L, span name, span src) {
 	return 0;
 }
 
+/* result is the script's first return value, encoded, for a task that asked for it
+ * ("res"; see docs/abi.md, "Run protocol"); has_result says whether finish sends it. A
+ * returned nil, err sends null; a raised error sends none. */
+static wbuf result;
+static int has_result;
+
 /* finish reports the outcome; e is NULL on success. */
 static void finish(const abierr *e) {
 	response resp;
 	abierr ignored;
 	fflush(stdout);
 	wb_reset(&msg);
-	wb_head(&msg, 5, e ? 2 : 1);
+	wb_head(&msg, 5, (e ? 2 : 1) + (has_result ? 1 : 0));
 	wb_key(&msg, "op");
 	wb_uint(&msg, OP_FINISH);
 	if (e) {
@@ -236,6 +242,11 @@ static void finish(const abierr *e) {
 		wb_key(&msg, e->kind);
 		if (e->retry) { wb_key(&msg, "retry"); wb_bool(&msg, 1); }
 	}
+	if (has_result) {
+		wb_key(&msg, "val");
+		wb_raw(&msg, result.p, result.n);
+	}
+	has_result = 0;
 	host_call(&msg, &resp, &ignored);
 }
 
@@ -293,9 +304,11 @@ static void report(lua_State *L, int idx) {
 }
 
 static int execute(lua_State *L, span task) {
-	span name = {0}, src = {0}, args = {0}, v;
-	int nargs = 0, status, top;
+	span name = {0}, src = {0}, args = {0}, v, in;
+	int nargs = 0, status, top, want_result = 0;
 	rdr r;
+	has_result = 0;
+	if (map_find(task, "res", &v) && v.n == 1 && v.p[0] == 0xf5) want_result = 1;
 	if (map_find(task, "name", &v)) span_text(v, &name);
 	if (map_find(task, "src", &v)) span_text(v, &src);
 	status = load(L, name, src);
@@ -305,6 +318,17 @@ static int execute(lua_State *L, span task) {
 		return 0;
 	}
 	top = lua_gettop(L) - 1;
+	/* The task's input, a value, is the script's first argument, before args. */
+	if (map_find(task, "in", &in)) {
+		char why[160];
+		if (!lua_checkstack(L, 1) || !value_decode(L, in, why, sizeof why)) {
+			char text[200];
+			snprintf(text, sizeof text, "task input: %s", why);
+			finish_kind("Invalid", text);
+			return 0;
+		}
+		nargs++;
+	}
 	if (map_find(task, "args", &args)) {
 		unsigned major, ai;
 		uint64_t n, i;
@@ -333,8 +357,27 @@ static int execute(lua_State *L, span task) {
 	}
 	/* A script that returns nil, err failed, as a store method does. */
 	if (lua_gettop(L) - top >= 2 && lua_isnil(L, top + 1) && !lua_isnil(L, top + 2)) {
+		if (want_result) {
+			wb_reset(&result);
+			wb_raw(&result, "\xf6", 1);
+			has_result = !result.oom;
+		}
 		report(L, top + 2);
 		return 0;
+	}
+	if (want_result) {
+		char why[160];
+		wb_reset(&result);
+		if (lua_gettop(L) <= top) lua_pushnil(L);
+		if (!value_encode(L, top + 1, &result, MAX_REQUEST_BYTES / 2, why, sizeof why)) {
+			/* Reported as raised: the script broke the contract of its caller. */
+			char text[200];
+			snprintf(text, sizeof text, "return value: %s", why);
+			finish_kind("Invalid", text);
+			return 0;
+		}
+		if (result.oom) return LUA_ERRMEM;
+		has_result = 1;
 	}
 	finish(NULL);
 	return 0;
