@@ -480,6 +480,13 @@ func (p *pool) moduleConfig(pi *pooled) wazero.ModuleConfig {
 		// Every instance starts from the same bytes: randomness must come from outside
 		// them, per call (wazero's default source is the same in every instance).
 		WithRandSource(cryptorand.Reader).
+		// A real monotonic clock: with wazero's default, which advances 1 ms per reading,
+		// Go's collector in a Go guest counts its own clock readings as most of the CPU
+		// time, switches its CPU limiter on, stops assisting, and, with no other thread to
+		// finish the cycle, lets the heap grow until the memory limit kills the run
+		// (docs/decisions.md). Sleep stays wazero's no-op: a guest that sleeps spins,
+		// and the run's timeout still stops it.
+		WithSysNanotime().
 		WithStdout(pi.stdout).
 		WithStderr(pi.stderr)
 }
