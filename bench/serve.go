@@ -48,17 +48,13 @@ func LoadHTTP(url string, c, n int, max time.Duration) ServeResult {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) && time.Now().Before(deadline) {
 				t0 := time.Now()
-				resp, err := client.Get(url)
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 {
+				answered, ok := get(client, url)
+				if !ok {
 					errs.Add(1)
 				}
-				lat[w] = append(lat[w], time.Since(t0))
+				if answered { // a request that failed to go through has no latency
+					lat[w] = append(lat[w], time.Since(t0))
+				}
 			}
 		}()
 	}
@@ -124,15 +120,8 @@ func ReloadsUnderLoad(url string, c, n int, reload func() error) (requests, lost
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				resp, err := http.Get(url)
 				total.Add(1)
-				if err != nil {
-					bad.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 {
+				if _, ok := get(http.DefaultClient, url); !ok {
 					bad.Add(1)
 				}
 			}
@@ -243,4 +232,16 @@ func listenWithSession(ctx context.Context, s *serve.Server) (string, func(), er
 		return "", nil, err
 	}
 	return base, func() { stop(); s.Close(ctx) }, nil
+}
+
+// get GETs url and reads the whole answer: answered is false when the request failed
+// (no response), ok whether the answer was a 2xx.
+func get(client *http.Client, url string) (answered, ok bool) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return false, false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return true, resp.StatusCode/100 == 2
 }
