@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -135,40 +134,58 @@ func StoreOps(ctx context.Context, h *host.Host, rounds int) (StoreOpResult, err
 		return res, err
 	}
 	defer r.Close()
-	sandbox := func(src []byte) func(string) (time.Duration, error) {
+	sandbox := func(src []byte) loopForm {
 		return func(p string) (time.Duration, error) { return RunScript(ctx, h, ModStore, src, LoopArgs(p)...) }
 	}
-	forms := []func(prefix string) (time.Duration, error){
+	forms := []loopForm{
 		sandbox(StoreLoopScript),
 		sandbox(TableLoopScript),
 		func(p string) (time.Duration, error) { return native.Run(LoopArgs(p)...) },
-		func(p string) (time.Duration, error) {
-			v, d, err := r.Eval(RedisLoopScript, LoopArgs(p)...)
-			if err == nil && v != int64(LoopN) {
-				err = fmt.Errorf("bench: EVAL returned %v", v)
-			}
-			return d, err
-		},
+		redisForm(r),
 		sandbox(NumberStoreLoopScript),
 		sandbox(NumberTableLoopScript),
 		func(p string) (time.Duration, error) { return nativeTable.Run(LoopArgs(p)...) },
 	}
+	per, err := perOpRounds(forms, rounds, "s:")
+	if err != nil {
+		return res, err
+	}
+	res.Sandbox, res.GuestTable, res.Native, res.Redis = summarize(per[0]), summarize(per[1]), summarize(per[2]), summarize(per[3])
+	res.NumberSandbox, res.NumberGuestTable, res.NativeTable = summarize(per[4]), summarize(per[5]), summarize(per[6])
+	res.GoMap = GoMapOp(max(rounds, 5))
+	return res, nil
+}
+
+// loopForm runs one form of the store loop with a key prefix and returns its time.
+type loopForm func(prefix string) (time.Duration, error)
+
+// redisForm is the store loop as a Redis EVAL.
+func redisForm(r *Redis) loopForm {
+	return func(p string) (time.Duration, error) {
+		v, d, err := r.Eval(RedisLoopScript, LoopArgs(p)...)
+		if err == nil && v != int64(LoopN) {
+			err = fmt.Errorf("bench: EVAL returned %v", v)
+		}
+		return d, err
+	}
+}
+
+// perOpRounds runs every form once per round, in turn, after a round that warms up,
+// and returns each form's time per operation, one value per round.
+func perOpRounds(forms []loopForm, rounds int, prefix string) ([][]float64, error) {
 	per := make([][]float64, len(forms))
 	for round := -1; round < rounds; round++ { // round -1 warms up
 		for i, f := range forms {
-			d, err := f("s:")
+			d, err := f(prefix)
 			if err != nil {
-				return res, err
+				return nil, err
 			}
 			if round >= 0 {
 				per[i] = append(per[i], PerOp(d, 1))
 			}
 		}
 	}
-	res.Sandbox, res.GuestTable, res.Native, res.Redis = summarize(per[0]), summarize(per[1]), summarize(per[2]), summarize(per[3])
-	res.NumberSandbox, res.NumberGuestTable, res.NativeTable = summarize(per[4]), summarize(per[5]), summarize(per[6])
-	res.GoMap = GoMapOp(max(rounds, 5))
-	return res, nil
+	return per, nil
 }
 
 // mapValue is what the Go map stores: the loop's {id, name} as a struct.
@@ -314,44 +331,51 @@ func CompileHelper() {
 // reused: with an empty dir it is a cold compile, with a filled one a file-cache load,
 // as a new CLI process sees it.
 func CompileFresh(ctx context.Context, dir string) (time.Duration, error) {
+	ns, err := runHelper(ctx, compileOnlyEnv, dir, "compile-ns ")
+	return time.Duration(ns), err
+}
+
+// runHelper runs this executable again with env set to dir, which makes it one of the
+// helpers (CompileHelper, PeakHelper), and returns the number it prints after prefix.
+func runHelper(ctx context.Context, env, dir, prefix string) (int64, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
 	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), compileOnlyEnv+"="+dir)
+	cmd.Env = append(os.Environ(), env+"="+dir)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		return 0, fmt.Errorf("bench: compile helper: %v\n%s", err, stderr)
+		return 0, fmt.Errorf("bench: helper %s: %v\n%s", env, err, stderr)
 	}
 	for line := range strings.Lines(string(out)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "compile-ns "); ok {
-			ns, err := strconv.ParseInt(v, 10, 64)
-			return time.Duration(ns), err
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			return strconv.ParseInt(v, 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("bench: compile helper printed no time: %q", out)
+	return 0, fmt.Errorf("bench: helper %s printed no %q: %q", env, prefix, out)
 }
 
 // VmRSS reads the resident set size of this process from /proc/self/status, in bytes.
-func VmRSS() (int64, error) {
-	f, err := os.Open("/proc/self/status")
+func VmRSS() (int64, error) { return procStatus("VmRSS:") }
+
+// procStatus reads a field of /proc/self/status given in kB, in bytes.
+func procStatus(field string) (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, errors.New("bench: no VmRSS in /proc/self/status")
+	return 0, fmt.Errorf("bench: no %s in /proc/self/status", field)
 }
 
 // settledRSS collects garbage and returns free heap pages to the OS before reading

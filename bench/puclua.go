@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -60,7 +59,7 @@ func PucLua(ctx context.Context, h *host.Host, root string, rounds, warmRuns int
 		return res, err
 	}
 	defer r.Close()
-	forms := []func(prefix string) (time.Duration, error){
+	forms := []loopForm{
 		func(p string) (time.Duration, error) {
 			return RunScriptOn(ctx, h, puc, ModStore, StoreLoopScript, LoopArgs(p)...)
 		},
@@ -68,25 +67,11 @@ func PucLua(ctx context.Context, h *host.Host, root string, rounds, warmRuns int
 			return RunScriptOn(ctx, h, puc, ModStore, TableLoopScript, LoopArgs(p)...)
 		},
 		func(p string) (time.Duration, error) { return native.Run(LoopArgs(p)...) },
-		func(p string) (time.Duration, error) {
-			v, d, err := r.Eval(RedisLoopScript, LoopArgs(p)...)
-			if err == nil && v != int64(LoopN) {
-				err = fmt.Errorf("bench: EVAL returned %v", v)
-			}
-			return d, err
-		},
+		redisForm(r),
 	}
-	per := make([][]float64, len(forms))
-	for round := -1; round < rounds; round++ { // round -1 warms up
-		for i, f := range forms {
-			d, err := f("p:")
-			if err != nil {
-				return res, err
-			}
-			if round >= 0 {
-				per[i] = append(per[i], PerOp(d, 1))
-			}
-		}
+	per, err := perOpRounds(forms, rounds, "p:")
+	if err != nil {
+		return res, err
 	}
 	res.Sandbox, res.GuestTable, res.Native, res.Redis = summarize(per[0]), summarize(per[1]), summarize(per[2]), summarize(per[3])
 

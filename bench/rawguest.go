@@ -108,8 +108,10 @@ func (g *RawGuest) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The host's real clock, as the host gives its instances: Go's collector stalls on
+	// wazero's fake one (docs/decisions.md, "Go's collector in the guest needs a real clock").
 	g.mod, err = g.rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("raw").
-		WithStartFunctions(abi.ExportInitialize))
+		WithSysNanotime().WithStartFunctions(abi.ExportInitialize))
 	if err != nil {
 		return err
 	}

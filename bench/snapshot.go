@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,36 +58,7 @@ func peakFill(dir string) error {
 // through PeakHelper) that loads the guest from the cache in dir and runs one guest
 // that fills a 128 MiB memory limit.
 func PeakFill(ctx context.Context, dir string) (int64, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return 0, err
-	}
-	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), peakEnv+"="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		return 0, fmt.Errorf("bench: peak helper: %v", err)
-	}
-	for line := range strings.Lines(string(out)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "peak-bytes "); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("bench: peak helper printed nothing: %q", out)
-}
-
-func procStatus(field string) (int64, error) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("bench: no %s in /proc/self/status", field)
+	return runHelper(ctx, peakEnv, dir, "peak-bytes ")
 }
 
 // FirstRun is the cost of a new instance's first run, with the page faults it takes

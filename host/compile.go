@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -116,7 +117,7 @@ func (h *Host) compileFor(ctx context.Context, key sandboxKey, c *compileCall) {
 // Some termination is not optional: Go in wasm has no preemption, so without it a
 // guest stuck in a loop could not be stopped and would freeze the host at its next GC.
 func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preemption) (*sandbox, error) {
-	wasm, err := h.prepare(g, mode)
+	prep, err := h.prepare(g, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 	// wazero checks the context between functions only when it compiles with several
 	// workers: at least two, so that a compile no caller waits for stops early.
 	cctx := experimental.WithCompilationWorkers(ctx, max(2, runtime.GOMAXPROCS(0)))
-	compiled, variant, err := compileGuest(cctx, rt, wasm)
+	compiled, err := rt.CompileModule(cctx, prep.wasm)
 	if err != nil {
 		rt.Close(context.Background())
 		if ctx.Err() != nil {
@@ -165,68 +166,186 @@ func (h *Host) compile(ctx context.Context, g *Guest, pages uint32, mode Preempt
 		rt.Close(ctx)
 		return nil, err
 	}
-	return &sandbox{rt: rt, guest: compiled, variant: variant}, nil
+	return &sandbox{rt: rt, guest: compiled, variant: prep.variant}, nil
 }
 
-// prepare returns what to compile for mode: the guest rewritten with the countdown
-// checks, or the guest itself once it passed the structural limits. Either is kept
-// with the guest, and the rewrite also on disk next to wazero's compilation cache: the
-// rewrite of the 6 MB Lua guest costs a CLI start more than all the rest.
-func (h *Host) prepare(g *Guest, mode Preemption) ([]byte, error) {
+// prepared is what the host compiles for one preemption mode.
+type prepared struct {
+	wasm    []byte
+	variant *variant // how wasm starts from a snapshot; nil when it cannot
+}
+
+// prepare returns what to compile for mode: the guest rewritten by package wasmpass
+// into its snapshot variant, with the countdown checks in countdown mode; or, when the
+// guest cannot start from a snapshot, rewritten only for the countdown, or the guest
+// itself once it passed the structural limits. Either is kept with the guest, and also
+// on disk next to wazero's compilation cache: the pass decodes all code, which for the
+// 6 MB Lua guest costs a CLI start more than all the rest.
+func (h *Host) prepare(g *Guest, mode Preemption) (prepared, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if b, ok := g.prepared[mode]; ok {
-		return b, nil
+	if p, ok := g.prepared[mode]; ok {
+		return p, nil
 	}
-	limits := guestLimits()
-	var out []byte
-	var err error
-	switch mode {
-	case PreemptCountdown:
-		out, err = h.rewrite(g.wasm, limits)
-	default:
-		_, err = wasmpass.Check(g.wasm, limits)
-		out = g.wasm
-	}
+	p, err := h.rewrite(g.wasm, guestLimits(), mode == PreemptCountdown)
 	if err != nil {
-		return nil, passError(err)
+		return prepared{}, passError(err)
 	}
 	if g.prepared == nil {
-		g.prepared = map[Preemption][]byte{}
+		g.prepared = map[Preemption]prepared{}
 	}
-	g.prepared[mode] = out
-	return out, nil
+	g.prepared[mode] = p
+	return p, nil
 }
 
-// rewrite is wasmpass.Rewrite with Preempt, through the on-disk cache when there is one.
-// The file's name is the original's hash, the pass's version and the limits, so that
+// rewrite is rewritePass through the on-disk cache when there is one. The file's name
+// is the original's hash, the pass's version, the limits and the preemption, so that
 // the rewrite is the same as computing it afresh. The file ends with the SHA-256 of the
 // rest, so a damaged file is a miss, not a guest that no longer compiles. The directory
 // has the same trust as wazero's cache beside it, which holds native code.
-func (h *Host) rewrite(wasm []byte, limits wasmpass.Limits) ([]byte, error) {
+func (h *Host) rewrite(wasm []byte, limits wasmpass.Limits, preempt bool) (prepared, error) {
 	var path string
 	if dir := h.passCacheDir(); dir != "" {
 		sum := sha256.Sum256(wasm)
 		lsum := sha256.Sum256(fmt.Appendf(nil, "%+v", limits))
-		path = filepath.Join(dir, fmt.Sprintf("%x-v%d-%x.wasm", sum, wasmpass.Version, lsum[:8]))
+		kind := "plain"
+		if preempt {
+			kind = "countdown"
+		}
+		path = filepath.Join(dir, fmt.Sprintf("%x-v%d-%x-%s.wasm", sum, wasmpass.Version, lsum[:8], kind))
 		if b, err := os.ReadFile(path); err == nil && len(b) > sha256.Size {
 			body, trailer := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
 			if got := sha256.Sum256(body); bytes.Equal(got[:], trailer) {
-				return body, nil
+				if p, ok := decodePassFile(body, wasm); ok {
+					return p, nil
+				}
 			}
 		}
 	}
-	out, _, err := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: limits, Preempt: true})
+	p, err := rewritePass(wasm, limits, preempt)
 	if err != nil {
-		return nil, err
+		return prepared{}, err
 	}
 	if path != "" {
-		sum := sha256.Sum256(out)
-		if err := writeFileAtomic(path, append(out[:len(out):len(out)], sum[:]...)); err != nil {
+		body := encodePassFile(p, wasm)
+		sum := sha256.Sum256(body)
+		if err := writeFileAtomic(path, append(body, sum[:]...)); err != nil {
 			h.log.Warn("could not cache the rewritten guest", "path", path, "err", err)
 		}
 	}
-	return out, nil
+	return p, nil
+}
+
+// rewritePass runs wasmpass.Rewrite with Snapshot (and Preempt when preempt), and
+// again without Snapshot when the module cannot start from a snapshot.
+func rewritePass(wasm []byte, limits wasmpass.Limits, preempt bool) (prepared, error) {
+	o := wasmpass.Options{Limits: limits, Preempt: preempt, Snapshot: true}
+	out, rep, err := wasmpass.Rewrite(wasm, o)
+	if err == nil {
+		if v, err := snapshotVariant(rep); err == nil {
+			return prepared{wasm: out, variant: v}, nil
+		}
+	}
+	// The module runs without a snapshot: it has a shape the host cannot restore, or the
+	// pass refuses the variant (memory.init or data.drop need the data it drops), or
+	// the module itself (the call below then says why).
+	if !preempt {
+		_, err := wasmpass.Check(wasm, limits)
+		return prepared{wasm: wasm}, err
+	}
+	o.Snapshot = false
+	out, _, err = wasmpass.Rewrite(wasm, o)
+	return prepared{wasm: out}, err
+}
+
+// A cached rewrite holds, after passMagic and before the module's bytes, what the host
+// needs of the pass's report, as unsigned varints: flags (passSnapshot, passOriginal), the exported globals
+// (count, then each name's length and bytes), and the data segments (count, then each
+// one's offset in memory, place in the original and length: the original is held by
+// the host, so the file does not hold the data twice). Not JSON: the Lua guest has
+// thousands of segments, and decoding them as JSON cost a CLI start 10 ms.
+const passMagic = "wasmkv-pass 1\n" // a change of this format changes it
+
+const (
+	passSnapshot = 1 << iota // the module is the snapshot variant
+	passOriginal             // the module is the original: no bytes follow
+)
+
+// encodePassFile is the head of p, then its module.
+func encodePassFile(p prepared, original []byte) []byte {
+	var flags uint64
+	if p.variant != nil {
+		flags |= passSnapshot
+	}
+	if p.variant == nil && len(original) > 0 && len(p.wasm) == len(original) && &p.wasm[0] == &original[0] {
+		flags |= passOriginal
+	}
+	out := binary.AppendUvarint([]byte(passMagic), flags)
+	var v variant
+	if p.variant != nil {
+		v = *p.variant
+	}
+	out = binary.AppendUvarint(out, uint64(len(v.globals)))
+	for _, name := range v.globals {
+		out = binary.AppendUvarint(out, uint64(len(name)))
+		out = append(out, name...)
+	}
+	out = binary.AppendUvarint(out, uint64(len(v.data)))
+	for _, seg := range v.data {
+		out = binary.AppendUvarint(out, uint64(seg.offset))
+		out = binary.AppendUvarint(out, uint64(seg.at))
+		out = binary.AppendUvarint(out, uint64(len(seg.bytes)))
+	}
+	if flags&passOriginal == 0 {
+		out = append(out, p.wasm...)
+	}
+	return out
+}
+
+// decodePassFile reads what encodePassFile wrote for original; false when it is not
+// that, which is a cache miss.
+func decodePassFile(b, original []byte) (prepared, bool) {
+	b, ok := bytes.CutPrefix(b, []byte(passMagic))
+	if !ok {
+		return prepared{}, false
+	}
+	bad := false
+	next := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			bad, n = true, len(b)
+		}
+		b = b[n:]
+		return v
+	}
+	flags := next()
+	var v variant
+	for n := next(); n > 0 && !bad; n-- {
+		l := next()
+		if l > uint64(len(b)) {
+			return prepared{}, false
+		}
+		v.globals = append(v.globals, string(b[:l]))
+		b = b[l:]
+	}
+	for n := next(); n > 0 && !bad; n-- {
+		off, at, l := next(), next(), next()
+		if off > 1<<32-1 || at > uint64(len(original)) || l > uint64(len(original))-at {
+			return prepared{}, false
+		}
+		v.data = append(v.data, dataSegment{offset: uint32(off), at: int(at), bytes: original[at : at+l]})
+	}
+	if bad || flags&^(passSnapshot|passOriginal) != 0 {
+		return prepared{}, false
+	}
+	p := prepared{wasm: b}
+	if flags&passOriginal != 0 {
+		p.wasm = original
+	}
+	if flags&passSnapshot != 0 {
+		p.variant = &v
+	}
+	return p, true
 }
 
 // passCacheDir is where rewritten guests are kept: inside wazero's cache directory,

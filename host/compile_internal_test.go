@@ -184,7 +184,7 @@ func TestModulesRunInTheirMode(t *testing.T) {
 }
 
 // TestRewriteCachedOnDisk: the rewritten guest is kept next to wazero's cache with a
-// checksum, is exactly what the pass produces, is read by a later host rather than
+// checksum, is exactly what the pass produces (the snapshot variant with the countdown), is read by a later host rather than
 // rewritten, and a damaged file is rewritten rather than compiled.
 func TestRewriteCachedOnDisk(t *testing.T) {
 	wasm, err := os.ReadFile(filepath.Join("testdata", "wat", "hostile_stash.wasm"))
@@ -192,10 +192,14 @@ func TestRewriteCachedOnDisk(t *testing.T) {
 		t.Fatal("testdata/wat/hostile_stash.wasm is missing: run `make wat`")
 	}
 	require.NoError(t, err)
-	want, _, err := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: guestLimits(), Preempt: true})
+	want, rep, err := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: guestLimits(), Preempt: true, Snapshot: true})
 	require.NoError(t, err)
-	sum := sha256.Sum256(want)
-	wantFile := append(append([]byte(nil), want...), sum[:]...)
+	v, err := snapshotVariant(rep)
+	require.NoError(t, err)
+	body := encodePassFile(prepared{wasm: want, variant: v}, wasm)
+	require.True(t, bytes.HasSuffix(body, want), "the cached file does not hold the pass's output")
+	sum := sha256.Sum256(body)
+	wantFile := append(body, sum[:]...)
 
 	dir := t.TempDir()
 	newInternalHost(t, WithCompilationCacheDir(dir), WithGuest(wasm))

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -173,7 +174,7 @@ func checkNullLists(data []byte) error {
 }
 
 func (c *Config) validate() error {
-	for _, id := range sortedKeys(c.Stores) {
+	for _, id := range slices.Sorted(maps.Keys(c.Stores)) {
 		s := c.Stores[id]
 		if id == "" {
 			return configErrorf("stores: a store id is empty")
@@ -210,7 +211,7 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
-	for _, name := range sortedKeys(c.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(c.Modules)) {
 		if err := checkGuestName(c.Modules[name].Guest); err != nil {
 			return configErrorf("module %q: %v", name, err)
 		}
@@ -228,13 +229,4 @@ func (c *Config) validate() error {
 		return configErrorf("%v", err)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -90,17 +90,12 @@ func CheckModuleLimit(name string, v int64) error {
 }
 
 func (m ModuleConfig) checkLimits(module string) error {
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
+	if err := checkSettings(moduleLimits, "module", module, []setting{
 		{"timeout", int64(m.Timeout)}, {"memory_limit", int64(m.MemoryLimit)},
 		{"output_limit", int64(m.OutputLimit)}, {"pool_size", int64(m.PoolSize)},
 		{"prewarm", int64(m.Prewarm)}, {"idle_timeout", int64(m.IdleTimeout)},
-	} {
-		if msg := moduleLimits[f.name].check(f.name, f.v); msg != "" {
-			return configErrorf("module %q: %s", module, msg)
-		}
+	}); err != nil {
+		return err
 	}
 	// Prewarmed instances past the pool size would be closed at once.
 	if pool := orDefault(m.PoolSize, DefaultPoolSize); m.Prewarm > pool {
@@ -110,18 +105,27 @@ func (m ModuleConfig) checkLimits(module string) error {
 }
 
 func (s StoreConfig) checkLimits(id string) error {
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
+	return checkSettings(storeLimits, "store", id, []setting{
 		{"max_size", int64(s.MaxSize)}, {"max_key_bytes", int64(s.MaxKeyBytes)},
 		{"max_value_bytes", int64(s.MaxValueBytes)}, {"cleanup_interval", int64(s.CleanupInterval)},
 		{"pool_size", int64(s.PoolSize)}, {"db", int64(s.DB)},
 		{"dial_timeout", int64(s.DialTimeout)}, {"read_timeout", int64(s.ReadTimeout)},
 		{"write_timeout", int64(s.WriteTimeout)}, {"op_timeout", int64(s.OpTimeout)},
-	} {
-		if msg := storeLimits[f.name].check(f.name, f.v); msg != "" {
-			return configErrorf("store %q: %s", id, msg)
+	})
+}
+
+// setting is one numeric setting of a config: its config name and its value.
+type setting struct {
+	name string
+	v    int64
+}
+
+// checkSettings checks the settings of one module or store (kind and id, for the
+// message) against the table of their ranges.
+func checkSettings(table map[string]limitRange, kind, id string, settings []setting) error {
+	for _, f := range settings {
+		if msg := table[f.name].check(f.name, f.v); msg != "" {
+			return configErrorf("%s %q: %s", kind, id, msg)
 		}
 	}
 	return nil

@@ -1,6 +1,9 @@
 package host
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/wasmkv/wasmkv/engine"
 )
 
@@ -12,7 +15,7 @@ import (
 func (c *Config) checkRedisPrefixes() error {
 	type store struct{ id, server, prefix string }
 	var seen []store
-	for _, id := range sortedKeys(c.Stores) {
+	for _, id := range slices.Sorted(maps.Keys(c.Stores)) {
 		sc := c.Stores[id]
 		if sc.Kind != "redis" {
 			continue

@@ -9,8 +9,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -111,7 +113,7 @@ func New(ctx context.Context, cfg *Config, opts ...Option) (*Host, error) {
 		h.Close(ctx)
 		return nil, err
 	}
-	for _, name := range sortedKeys(cfg.Modules) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Modules)) {
 		if n := cfg.Modules[name].Prewarm; n > 0 {
 			if err := h.Prewarm(ctx, name, n); err != nil {
 				h.Close(ctx)
@@ -199,7 +201,7 @@ type Guest struct {
 	wasm []byte
 
 	mu       sync.Mutex
-	prepared map[Preemption][]byte // what to compile, per preemption (see prepare)
+	prepared map[Preemption]prepared // what to compile, per preemption (see prepare)
 }
 
 // LoadGuest compiles a guest module, written in any language against package abi, and

@@ -158,7 +158,7 @@ func (inst *instance) hostFailure(ctx, rctx context.Context, callErr error, stde
 	switch {
 	case inst.failed != nil:
 		return runError(inst.failed)
-	case callErr != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+	case callErr != nil && ctx.Err() == nil && (errors.Is(rctx.Err(), context.DeadlineExceeded) || stoppedPastDeadline(rctx, callErr)):
 		return runError(abi.NewError(abi.Timeout, fmt.Sprintf("script exceeded its timeout of %v", timeout)))
 	case callErr != nil && ctx.Err() != nil:
 		return runError(abi.NewError(abi.Canceled, "script canceled: "+context.Cause(ctx).Error()))
@@ -175,6 +175,16 @@ func (inst *instance) hostFailure(ctx, rctx context.Context, callErr error, stde
 		return runError(abi.NewError(abi.Internal, "guest returned without reporting an outcome"))
 	}
 	return nil
+}
+
+// stoppedPastDeadline: the countdown stopped the run because the clock passed its
+// deadline, and the context's own timer (due, but a busy machine may not have run it yet)
+// has not fired. The deadline is checked too, so a guest's own proc_exit with the same
+// code before its deadline stays an Internal failure.
+func stoppedPastDeadline(rctx context.Context, callErr error) bool {
+	var exit *sys.ExitError
+	deadline, ok := rctx.Deadline()
+	return ok && errors.As(callErr, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded && !time.Now().Before(deadline)
 }
 
 func orDiscard(w io.Writer) io.Writer {

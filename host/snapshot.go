@@ -480,6 +480,13 @@ func (p *pool) moduleConfig(pi *pooled) wazero.ModuleConfig {
 		// Every instance starts from the same bytes: randomness must come from outside
 		// them, per call (wazero's default source is the same in every instance).
 		WithRandSource(cryptorand.Reader).
+		// A real monotonic clock: with wazero's default, which advances 1 ms per reading,
+		// Go's collector in a Go guest counts its own clock readings as most of the CPU
+		// time, switches its CPU limiter on, stops assisting, and, with no other thread to
+		// finish the cycle, lets the heap grow until the memory limit kills the run
+		// (docs/decisions.md). Sleep stays wazero's no-op: a guest that sleeps spins,
+		// and the run's timeout still stops it.
+		WithSysNanotime().
 		WithStdout(pi.stdout).
 		WithStderr(pi.stderr)
 }
@@ -490,20 +497,6 @@ type snapshotState struct {
 	snapMu    sync.Mutex
 	snapTried bool
 	snap      *poolSnapshot
-}
-
-// compileGuest compiles the snapshot variant of a guest, or the guest as it is when it
-// has no variant (the variant is nil then).
-func compileGuest(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.CompiledModule, *variant, error) {
-	if v, err := snapshotVariant(wasm); err == nil {
-		if compiled, err := rt.CompileModule(ctx, v.wasm); err == nil {
-			return compiled, v, nil
-		}
-		// The variant does not validate: the code uses memory.init or data.drop, which
-		// need the data it dropped. The original then runs without a snapshot.
-	}
-	compiled, err := rt.CompileModule(ctx, wasm)
-	return compiled, nil, err
 }
 
 // memoryOf is an instance's memory, or nil when it has none (wazero then returns a

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/wasmkv/wasmkv/wasmpass"
 )
 
 // TestResetRestoresSnapshot: after a run that writes all over the guest (globals,
@@ -167,8 +165,9 @@ func vmHWM(t *testing.T) int64 {
 	return 0
 }
 
-// FuzzSnapshotVariant: the snapshot variant reads untrusted modules (LoadGuest): it
-// never panics, and what it accepts keeps every section it does not drop.
+// FuzzSnapshotVariant: the host prepares untrusted modules (LoadGuest): preparing
+// never panics, what it accepts places every data segment inside the module, and the
+// cached form of what it prepared reads back as the same.
 func FuzzSnapshotVariant(f *testing.F) {
 	for _, name := range []string{"guest.wasm", "testdata/wat/hostile_stash.wasm", "testdata/wat/hostile_spin.wasm", "testdata/wat/load_env_import.wasm"} {
 		if b, err := os.ReadFile(name); err == nil {
@@ -180,26 +179,31 @@ func FuzzSnapshotVariant(f *testing.F) {
 	}
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		v, err := snapshotVariant(wasm)
-		if err != nil {
-			return
-		}
-		if len(v.wasm) < 8 || !bytes.Equal(v.wasm[:8], wasm[:8]) {
-			t.Fatalf("the variant lost the module header")
-		}
-		for _, seg := range v.data {
-			if len(seg.bytes) > len(wasm) {
-				t.Fatalf("a data segment longer than the module")
+		for _, preempt := range []bool{false, true} {
+			p, err := rewritePass(wasm, guestLimits(), preempt)
+			if err != nil {
+				return
 			}
+			if len(p.wasm) < 8 || !bytes.Equal(p.wasm[:8], wasm[:8]) {
+				t.Fatalf("the rewrite lost the module header")
+			}
+			if p.variant != nil {
+				for _, seg := range p.variant.data {
+					if !bytes.Equal(seg.bytes, wasm[seg.at:seg.at+len(seg.bytes)]) {
+						t.Fatalf("a data segment is not where it says in the module")
+					}
+				}
+			}
+			assertSamePrepared(t, "fuzz", p, wasm)
 		}
 	})
 }
 
-// TestSnapshotVariantMatchesPass: the host's section-level snapshot variant and package
-// wasmpass's Snapshot rewrite (which decodes all code, too slow to run per process on
-// the gopher-lua guest) agree on the real guests: the same data segments dropped, and
-// the same mutable globals exported under the same names.
-func TestSnapshotVariantMatchesPass(t *testing.T) {
+// TestSnapshotVariantOfGuests: the real guests start from a snapshot in both
+// preemption modes, with the same globals restored and the same data written (the
+// countdown global is the host's, reset rather than restored); every guest, real or
+// WAT, reads back the same from its cached form.
+func TestSnapshotVariantOfGuests(t *testing.T) {
 	guests := []string{"guest.wasm", "testdata/sdkguest/guest.wasm", "../examples/plugin-go/plugin.wasm"}
 	wats, _ := filepath.Glob("testdata/wat/*.wasm")
 	for i, name := range append(guests, wats...) {
@@ -207,34 +211,44 @@ func TestSnapshotVariantMatchesPass(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v (built by make guest plugins wat)", name, err)
 		}
-		_, rep, perr := wasmpass.Rewrite(wasm, wasmpass.Options{Limits: wasmpass.DefaultLimits(), Snapshot: true})
-		v, verr := snapshotVariant(wasm)
-		if perr != nil || verr != nil {
-			// The host is stricter (it refuses start functions and imported memories, which
-			// it cannot snapshot); the real guests must pass both.
-			if i < len(guests) {
-				t.Errorf("%s: pass %v, host %v", name, perr, verr)
+		plain, perr := rewritePass(wasm, guestLimits(), false)
+		countdown, cerr := rewritePass(wasm, guestLimits(), true)
+		if i < len(guests) {
+			if perr != nil || cerr != nil || plain.variant == nil || countdown.variant == nil {
+				t.Errorf("%s: no snapshot variant: %v, %v", name, perr, cerr)
+				continue
 			}
-			continue
-		}
-		var exported []string
-		for _, g := range rep.Globals {
-			if g.Export != "" {
-				exported = append(exported, g.Export)
+			if !slices.Equal(plain.variant.globals, countdown.variant.globals) {
+				t.Errorf("%s: globals restored: %v without the countdown, %v with it", name, plain.variant.globals, countdown.variant.globals)
+			}
+			if !slices.EqualFunc(plain.variant.data, countdown.variant.data, sameSegment) {
+				t.Errorf("%s: the data written differs with the countdown", name)
 			}
 		}
-		if !slices.Equal(exported, v.globals) {
-			t.Errorf("%s: globals exported: pass %v, host %v", name, exported, v.globals)
+		if perr == nil {
+			assertSamePrepared(t, name, plain, wasm)
 		}
-		if len(rep.ActiveData) != len(v.data) {
-			t.Errorf("%s: %d data segments by the pass, %d by the host", name, len(rep.ActiveData), len(v.data))
-			continue
+		if cerr == nil {
+			assertSamePrepared(t, name, countdown, wasm)
 		}
-		for i, seg := range rep.ActiveData {
-			if !seg.ConstOffset || seg.Offset != v.data[i].offset || !bytes.Equal(seg.Bytes, v.data[i].bytes) {
-				t.Errorf("%s: data segment %d differs", name, i)
-			}
-		}
+	}
+}
+
+func sameSegment(a, b dataSegment) bool {
+	return a.offset == b.offset && a.at == b.at && bytes.Equal(a.bytes, b.bytes)
+}
+
+// assertSamePrepared: p, cached and read back, is p.
+func assertSamePrepared(t *testing.T, name string, p prepared, original []byte) {
+	t.Helper()
+	got, ok := decodePassFile(encodePassFile(p, original), original)
+	switch {
+	case !ok:
+		t.Errorf("%s: the cached form does not read back", name)
+	case !bytes.Equal(got.wasm, p.wasm) || (got.variant == nil) != (p.variant == nil):
+		t.Errorf("%s: the cached form reads back as another module", name)
+	case p.variant != nil && (!slices.Equal(got.variant.globals, p.variant.globals) || !slices.EqualFunc(got.variant.data, p.variant.data, sameSegment)):
+		t.Errorf("%s: the cached form reads back with another variant", name)
 	}
 }
 
@@ -276,5 +290,26 @@ func TestSnapshotFreedWithHost(t *testing.T) {
 	h.Close(ctx)
 	if n := mapped(); n != before {
 		t.Errorf("%d mappings of snapshot images left after the host closed (%d before)", n-before, before)
+	}
+}
+
+// TestPassFileOfAnotherFormat: a cached file written in another format of the head
+// (an older wasmkv's, under the same name) is a miss, not a module read wrongly.
+func TestPassFileOfAnotherFormat(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/wat/hostile_stash.wasm")
+	if err != nil {
+		t.Fatalf("%v (built by make wat)", err)
+	}
+	p, err := rewritePass(wasm, guestLimits(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := encodePassFile(p, wasm)
+	if _, ok := decodePassFile(b, wasm); !ok {
+		t.Fatal("the file does not read back")
+	}
+	other := bytes.Replace(b, []byte(passMagic), []byte("wasmkv-pass 0\n"), 1)
+	if _, ok := decodePassFile(other, wasm); ok {
+		t.Error("a file of another format was read")
 	}
 }

@@ -1,9 +1,10 @@
 package serve
 
 import (
+	"maps"
 	"math"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -64,7 +65,7 @@ func encodeRequest(r *http.Request, params []string, body []byte) []byte {
 	b = appendString(b, "query")
 	q := r.URL.Query()
 	b = appendHead(b, majorMap, uint64(len(q)))
-	for _, name := range sortedKeys(q) {
+	for _, name := range slices.Sorted(maps.Keys(q)) {
 		b = appendString(b, name)
 		b = appendHead(b, majorArray, uint64(len(q[name])))
 		for _, v := range q[name] {
@@ -83,7 +84,7 @@ func encodeRequest(r *http.Request, params []string, body []byte) []byte {
 	} else {
 		b = appendHead(b, majorMap, uint64(n))
 	}
-	for _, name := range sortedKeys(r.Header) {
+	for _, name := range slices.Sorted(maps.Keys(r.Header)) {
 		b = appendString(b, strings.ToLower(name))
 		b = appendString(b, strings.Join(r.Header[name], ", "))
 	}
@@ -93,13 +94,4 @@ func encodeRequest(r *http.Request, params []string, body []byte) []byte {
 	b = appendString(b, "remote_addr")
 	b = appendString(b, r.RemoteAddr)
 	return b
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -125,8 +125,9 @@ func (m *module) memory(r *reader, imported bool) {
 	r.limit("MaxMemories", m.numMemories, m.lim.MaxMemories)
 	m.rep.HasMemory = true
 	m.rep.MemoryImported = imported
+	shared := r.pos < r.end && r.b[r.pos]&2 != 0 // the limits' flags
 	min, max := m.limits(r, true)
-	m.rep.MemoryMin = min
+	m.rep.MemoryMin, m.rep.MemoryShared = min, shared
 	if max >= 0 {
 		m.rep.MemoryMax, m.rep.HasMemoryMax = uint64(max), true
 	}
@@ -346,7 +347,9 @@ func (m *module) section(r *reader, s *section) {
 					seg.Offset, seg.ConstOffset = uint32(er.s32()), er.pos == er.end
 				}
 			}
-			seg.Bytes = r.bytes(uint64(r.u32()))
+			n := r.u32()
+			seg.At = r.pos
+			seg.Bytes = r.bytes(uint64(n))
 			m.rep.DataBytes += len(seg.Bytes)
 			if flags != 1 {
 				m.rep.ActiveData = append(m.rep.ActiveData, seg)

@@ -74,6 +74,7 @@ type Report struct {
 	UsesDataDrop           bool
 	HasMemory              bool
 	MemoryImported         bool
+	MemoryShared           bool
 	MemoryMin              uint64 // pages
 	MemoryMax              uint64 // pages, valid when HasMemoryMax
 	HasMemoryMax           bool
@@ -91,6 +92,7 @@ type DataSegment struct {
 	Offset      uint32 // valid when ConstOffset
 	ConstOffset bool   // the offset is an i32.const (not a global.get or an expression)
 	Bytes       []byte // a slice of the input
+	At          int    // where Bytes starts in the input
 }
 
 // Check decodes the whole module and checks it against l; it produces no output.

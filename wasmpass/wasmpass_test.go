@@ -222,7 +222,10 @@ func TestSnapshot(t *testing.T) {
 		if len(rep.ActiveData) != 1 || rep.ActiveData[0].Offset != 8 || !rep.ActiveData[0].ConstOffset || string(rep.ActiveData[0].Bytes) != "snapshot" {
 			t.Fatalf("active data: %+v", rep.ActiveData)
 		}
-		if rep.DataBytes != 8 || rep.DataSegments != 1 || rep.MemoryMin != 1 || rep.MemoryMax != 4 || !rep.HasMemoryMax || !rep.HasStart {
+		if seg := rep.ActiveData[0]; string(src[seg.At:seg.At+len(seg.Bytes)]) != "snapshot" {
+			t.Fatalf("active data at %d of the input: %q", seg.At, src[seg.At:seg.At+len(seg.Bytes)])
+		}
+		if rep.DataBytes != 8 || rep.DataSegments != 1 || rep.MemoryMin != 1 || rep.MemoryMax != 4 || !rep.HasMemoryMax || rep.MemoryShared || !rep.HasStart {
 			t.Fatalf("report: %+v", rep)
 		}
 		h := newHarness(t)
@@ -428,6 +431,23 @@ func TestMissingSections(t *testing.T) {
 		}
 		if name == "mutable global" && m.ExportedGlobal(GlobalExportPrefix+"0").Get() != 9 {
 			t.Errorf("%s: global not exported", name)
+		}
+	}
+}
+
+// The report says when the memory is shared: the host cannot snapshot a memory other
+// threads could write.
+func TestReportSharedMemory(t *testing.T) {
+	for _, c := range []struct {
+		flags  byte
+		shared bool
+	}{{1, false}, {3, true}} {
+		rep, err := Check(wasmModule(sec(5, 1, c.flags, 1, 2)), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.MemoryShared != c.shared || rep.MemoryMin != 1 || rep.MemoryMax != 2 {
+			t.Errorf("limits flags %d: %+v", c.flags, rep)
 		}
 	}
 }

@@ -147,6 +147,18 @@ static int errors_is(lua_State *L) {
 	return 1;
 }
 
+void wasmkv_hidden_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction tostring) {
+	luaL_newmetatable(L, name);
+	lua_newtable(L);
+	luaL_register(L, NULL, methods);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+}
+
 /* wasmkv_open_errors builds the error metatable (hidden by __metatable) and the module,
  * which is both the global errors and what require("errors") returns. */
 void wasmkv_open_errors(lua_State *L) {
@@ -154,15 +166,7 @@ void wasmkv_open_errors(lua_State *L) {
 		{"kind", err_kind}, {"message", err_message}, {"retryable", err_retryable}, {NULL, NULL}};
 	static const luaL_Reg funcs[] = {{"new", errors_new}, {"is", errors_is}, {NULL, NULL}};
 	int i;
-	luaL_newmetatable(L, ERROR_TYPE);
-	lua_newtable(L);
-	luaL_register(L, NULL, methods);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, err_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
+	wasmkv_hidden_metatable(L, ERROR_TYPE, methods, err_tostring);
 	lua_createtable(L, 0, NKINDS + 2);
 	luaL_register(L, NULL, funcs);
 	for (i = 0; i < NKINDS; i++) {

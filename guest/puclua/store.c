@@ -428,15 +428,7 @@ void wasmkv_store_metatable(lua_State *L) {
 		{"get", s_get}, {"set", s_set}, {"has", s_has}, {"delete", s_delete},
 		{"release", s_release}, {"entry", s_entry}, {"put", s_put}, {"incr", s_incr},
 		{"list", s_list}, {"info", s_info}, {NULL, NULL}};
-	luaL_newmetatable(L, STORE_TYPE);
-	lua_newtable(L);
-	luaL_register(L, NULL, methods);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, s_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
+	wasmkv_hidden_metatable(L, STORE_TYPE, methods, s_tostring);
 }
 
 static void constants(lua_State *L, const char *const *names, int n) {

@@ -102,6 +102,9 @@ int wasmkv_arg_error(lua_State *L, int n, const char *fname, const char *msg);
 int wasmkv_type_error(lua_State *L, int n, const char *fname, const char *want, int idx);
 int wasmkv_open_store(lua_State *L);
 void wasmkv_store_metatable(lua_State *L);
+/* wasmkv_hidden_metatable registers the metatable name: methods as __index, tostring as
+ * __tostring, and a false __metatable so that scripts can neither read nor replace it. */
+void wasmkv_hidden_metatable(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction tostring);
 
 /* Values (luacbor's rules). encode appends the value to b and returns 1; on failure it
  * writes the message ("value.a[2]: cyclic table") into msg and returns 0. A value that
