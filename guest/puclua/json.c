@@ -482,6 +482,12 @@ static size_t digits(parser *p) {
 	return n;
 }
 
+static uint64_t digits_value(const char *s, size_t n) {
+	uint64_t v = 0;
+	while (n--) v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
 static int pnumber(parser *p) {
 	size_t start = p->off, int_start, ndig;
 	int integer = 1;
@@ -513,16 +519,11 @@ static int pnumber(parser *p) {
 	f = strtod(text, NULL);
 	if (text != small) lua_pop(p->L, 1);
 	if (isinf(f)) { p->off = start; return pfail(p, "number out of range"); }
-	if (integer) {
-		/* exactly: strtod rounds 2^53 + 1 down to 2^53 */
-		uint64_t v = 0;
-		size_t i;
-		for (i = int_start; i < p->off && ndig <= 16; i++) v = v * 10 + (uint64_t)(p->s[i] - '0');
-		if (ndig <= 16 && v <= (uint64_t)1 << 53) goto ok;
+	/* the integer's digits checked exactly: strtod rounds 2^53 + 1 down to 2^53 */
+	if (integer && !(ndig <= 16 && digits_value(p->s + int_start, ndig) <= (uint64_t)1 << 53)) {
 		p->off = start;
 		return pfail(p, "integer beyond ±2^53, which a Lua number cannot hold exactly");
 	}
-ok:
 	lua_pushnumber(p->L, f);
 	return 1;
 }
