@@ -156,8 +156,8 @@ func StartSessionServe(ctx context.Context, root string) (string, *serve.Server,
 }
 
 // GuestsConfig serves the session handler through each Lua guest, one module per guest,
-// with a handler both guests can run: the PUC Lua guest has no json module, so it writes
-// its small JSON object by hand. PUT /sessions/{id} (the example's, on gopher-lua)
+// with one handler both guests run unchanged, writing its small JSON object by hand (the
+// example's handler, which uses the json module, runs on gopher-lua beside it). PUT /sessions/{id} (the example's, on gopher-lua)
 // creates a session both read, as the store is shared.
 const GuestsConfig = `
 stores:
