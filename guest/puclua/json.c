@@ -13,7 +13,6 @@
  * for word, so that a script sees the same on both. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +30,6 @@ static int json_failure(lua_State *L, const char *msg) {
 	lua_pushnil(L);
 	wasmkv_push_error(L, "Invalid", msg, strlen(msg), 0);
 	return 2;
-}
-
-static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void appendf(char *dst, size_t cap, const char *fmt, ...) {
-	size_t len = strlen(dst);
-	va_list ap;
-	if (len + 1 >= cap) return;
-	va_start(ap, fmt);
-	vsnprintf(dst + len, cap - len, fmt, ap);
-	va_end(ap);
 }
 
 /* append_quoted appends s (valid UTF-8) as Go's strconv.Quote writes it, for the

@@ -106,9 +106,8 @@ static int is_ident(const char *s, size_t n) {
 	return 1;
 }
 
-/* appendf appends to the NUL-terminated dst, within cap. */
-static void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void appendf(char *dst, size_t cap, const char *fmt, ...) {
+/* appendf appends to the NUL-terminated dst, within cap (declared in wasmkv.h). */
+void appendf(char *dst, size_t cap, const char *fmt, ...) {
 	size_t len = strlen(dst);
 	va_list ap;
 	if (len + 1 >= cap) return;

@@ -101,6 +101,9 @@ int wasmkv_open_errors_module(lua_State *L);
 int wasmkv_arg_error(lua_State *L, int n, const char *fname, const char *msg);
 int wasmkv_type_error(lua_State *L, int n, const char *fname, const char *want, int idx);
 int wasmkv_open_store(lua_State *L);
+
+/* appendf appends printf-formatted text to the NUL-terminated dst, within cap. */
+void appendf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void wasmkv_store_metatable(lua_State *L);
 /* wasmkv_hidden_metatable registers the metatable name: methods as __index, tostring as
  * __tostring, and a false __metatable so that scripts can neither read nor replace it. */
