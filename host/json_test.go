@@ -10,8 +10,8 @@ import (
 	"github.com/wasmkv/wasmkv/host"
 )
 
-// jsonModuleCases are the json module's tests of guest/lualib/json_test.go, run here on
-// both Lua guests: each is a chunk that raises on failure.
+// jsonModuleCases are the json module's behaviour tests, run on both Lua guests: each is
+// a chunk that raises on failure.
 var jsonModuleCases = []string{
 	// encode: scalars, arrays, objects, the number rule, escapes
 	`assert(json.encode(nil) == "null")`,
@@ -27,6 +27,7 @@ var jsonModuleCases = []string{
 	`assert(json.encode({}) == "{}")`,
 	`assert(json.encode({a = {b = {true}}}) == '{"a":{"b":[true]}}')`,
 	`assert(json.encode("a\"b\\c\n<&>\1") == '"a\\"b\\\\c\\n\\u003c\\u0026\\u003e\\u0001"')`,
+	`assert(json.encode("héllo") == '"héllo"')`,
 	`assert(json.encode("héllo\226\128\168") == '"héllo\\u2028"')`,
 	`local u = json.decode(assert(json.encode({[2] = "x", [5] = "y"}))); assert(u["2"] == "x" and u["5"] == "y" and u[2] == nil)`,
 	// encode failures give nil, err with kind Invalid and a path
